@@ -1,0 +1,122 @@
+# Linecrew: one Makefile for the whole tree.
+#
+#   make            build everything into build/ (installs missing Debian packages first)
+#   make demo       run the whole repair loop on the embedded default, then stop
+#   make test       unit tests (plain and ASan+UBSan) and integration tests through
+#                   a real mosquitto, real gpsd/gpsfake and SQLite; ends "N passed, N failed"
+#   make deps       install the Debian packages the build and the tests need
+#
+# Layout: common/ (plumbing both daemons share) -> libcommon.a, proto/ -> libproto.a,
+# maps/ -> libmaps.a, gateway/ -> linecrew-gateway + linecrew, device/ -> linecrew-device.
+# Every module of a daemon except main.c also goes into an archive (libgateway.a,
+# libdevice.a) so unit tests link the real code.
+
+B        ?= build
+CC       ?= cc
+OPT      ?= -O2
+SAN      ?=
+CPPFLAGS += -D_GNU_SOURCE -Icommon -Iproto -Imaps -I/usr/include/cjson
+CFLAGS   += -std=c17 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla -Werror $(SAN)
+LDFLAGS  += $(SAN)
+LDLIBS   := -lmosquitto -lsqlite3 -lgps -lcjson -lmicrohttpd \
+            -lmbedtls -lmbedx509 -lmbedcrypto -lm
+
+DEB_PKGS := build-essential mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev \
+            sqlite3 libgps-dev gpsd gpsd-clients python3 python3-gps libmbedtls-dev \
+            libcjson-dev libcmocka-dev libmicrohttpd-dev curl jq
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+PROTO_SRC  := $(sort $(wildcard proto/*.c))
+MAPS_SRC   := $(sort $(wildcard maps/*.c))
+GW_SRC     := $(filter-out gateway/main.c gateway/cli.c,$(sort $(wildcard gateway/*.c)))
+DEV_SRC    := $(filter-out device/main.c,$(sort $(wildcard device/*.c)))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+LIBCOMMON := $(B)/lib/libcommon.a
+LIBPROTO  := $(B)/lib/libproto.a
+LIBMAPS   := $(B)/lib/libmaps.a
+LIBGW     := $(B)/lib/libgateway.a
+LIBDEV    := $(B)/lib/libdevice.a
+BINS      := $(B)/bin/linecrew-gateway $(B)/bin/linecrew-device $(B)/bin/linecrew
+UNITS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps demo test unit unit-asan integration clean bench check-deps
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory build
+
+.PHONY: build
+build: $(BINS) $(UNITS)
+
+# deps: install what is missing, as root with apt-get; otherwise say the exact sudo line.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "deps: missing Debian packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBPROTO):  $(call obj,$(PROTO_SRC))
+$(LIBMAPS):   $(call obj,$(MAPS_SRC))
+$(LIBGW):     $(call obj,$(GW_SRC))
+$(LIBDEV):    $(call obj,$(DEV_SRC))
+$(B)/lib/%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/bin/linecrew-gateway: $(call obj,gateway/main.c) $(LIBGW) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/linecrew: $(call obj,gateway/cli.c) $(LIBGW) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/linecrew-device: $(call obj,device/main.c) $(LIBDEV) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests: tests/unit/test_<lib>_<module>.c; "gw" tests link the gateway's
+# modules, "dev" tests the device's, the others only the libraries.
+$(B)/tests/test_gw_%: $(B)/obj/tests/unit/test_gw_%.o $(LIBGW) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(B)/tests/test_dev_%: $(B)/obj/tests/unit/test_dev_%.o $(LIBDEV) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# The sanitizer build lives in its own tree so both can exist side by side.
+unit-asan-build: deps
+	@$(MAKE) --no-print-directory B=build/asan OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build
+
+demo: all
+	@/usr/bin/python3 tests/demo.py
+
+test: all
+	@$(MAKE) --no-print-directory unit-asan-build
+	@tests/run
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
