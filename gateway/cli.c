@@ -1,0 +1,788 @@
+/*
+ * cli.c: `linecrew`, the command line of agents, supervisors and dispatchers.
+ *
+ * It talks only to the gateway's HTTP API (never to its database), so it works
+ * the same against a gateway on this host or across the network. The HTTP
+ * client here is deliberately minimal: HTTP/1.1, one request per connection
+ * ("Connection: close"), bodies capped at CLI_BODY_MAX. Output is for people
+ * (times in Asia/Shanghai) unless --json is given, which prints the gateway's
+ * JSON unchanged for scripts.
+ *
+ * Exit status: 0 done, 1 the gateway refused (4xx/5xx; its message is printed),
+ * 2 usage error or the gateway is unreachable.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "clock.h"
+
+#define CLI_BODY_MAX		(4 * 1024 * 1024)	/* bytes of one answer */
+#define CLI_TIMEOUT_MS		10000			/* per request */
+#define CLI_WATCH_POLL_MS	250
+#define CLI_DEFAULT_URL		"http://127.0.0.1:8595"
+
+struct cli {
+	char	host[256];
+	char	port[16];
+	int	json;		/* print raw JSON */
+};
+
+struct resp {
+	int	 status;
+	char	*body;		/* NUL-terminated, malloc'd */
+	size_t	 len;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+"usage: linecrew [-u URL] [--json] COMMAND ...\n"
+"  health\n"
+"  crew add ID --device DEV [--name NAME] [--branch BRANCH]\n"
+"  crew list\n"
+"  order create --category N --address TEXT --site LAT,LON [--crs wgs84|gcj02|bd09]\n"
+"               [--customer NAME] [--phone NUMBER] [--summary TEXT] [--radius M]\n"
+"  order show ID\n"
+"  order list [--all]\n"
+"  review ID --dispatch CREW\n"
+"  review ID --decline duplicate|planned_outage|customer_internal [--duplicate-of ID] [--note TEXT]\n"
+"  callbacks\n"
+"  callback ID --outcome restored_satisfied|restored_unsatisfied|not_restored|unreachable\n"
+"               [--rating 1-5] [--note TEXT]\n"
+"  watch ID [--until KIND] [--timeout SECONDS]\n"
+"URL defaults to $LINECREW_URL, else " CLI_DEFAULT_URL ".\n");
+	exit(2);
+}
+
+static int
+parse_url(struct cli *c, const char *url)
+{
+	const char *p = url, *colon, *slash;
+	size_t hl;
+
+	if (strncmp(p, "http://", 7) != 0) {
+		fprintf(stderr, "linecrew: %s: only http:// URLs are supported\n", url);
+		return -1;
+	}
+	p += 7;
+	slash = strchr(p, '/');
+	if (slash == NULL)
+		slash = p + strlen(p);
+	colon = memchr(p, ':', (size_t)(slash - p));
+	hl = (size_t)((colon ? colon : slash) - p);
+	if (hl == 0 || hl >= sizeof(c->host)) {
+		fprintf(stderr, "linecrew: %s: bad host\n", url);
+		return -1;
+	}
+	memcpy(c->host, p, hl);
+	c->host[hl] = '\0';
+	if (colon) {
+		size_t pl = (size_t)(slash - colon - 1);
+
+		if (pl == 0 || pl >= sizeof(c->port)) {
+			fprintf(stderr, "linecrew: %s: bad port\n", url);
+			return -1;
+		}
+		memcpy(c->port, colon + 1, pl);
+		c->port[pl] = '\0';
+	} else
+		snprintf(c->port, sizeof(c->port), "80");
+	return 0;
+}
+
+static int
+dial(const struct cli *c)
+{
+	struct addrinfo hints, *res, *ai;
+	int fd = -1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(c->host, c->port, &hints, &res)) != 0) {
+		fprintf(stderr, "linecrew: %s: %s\n", c->host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		fprintf(stderr, "linecrew: cannot reach the gateway at %s:%s: %s\n",
+		    c->host, c->port, strerror(errno));
+	return fd;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* One request. Returns 0 with r filled (caller frees r->body), -1 on transport failure. */
+static int
+http(const struct cli *c, const char *method, const char *path, const char *body,
+    struct resp *r)
+{
+	char head[1024], *buf = NULL, *hdr_end, *p;
+	size_t cap = 0, len = 0, blen = body ? strlen(body) : 0;
+	int fd, n;
+
+	memset(r, 0, sizeof(*r));
+	if ((fd = dial(c)) < 0)
+		return -1;
+	n = snprintf(head, sizeof(head),
+	    "%s %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: linecrew-cli\r\n"
+	    "Accept: application/json\r\nConnection: close\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+	    method, path, c->host, c->port, blen);
+	if (n < 0 || (size_t)n >= sizeof(head) || write_all(fd, head, (size_t)n) == -1 ||
+	    (blen && write_all(fd, body, blen) == -1)) {
+		fprintf(stderr, "linecrew: sending request: %s\n", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		ssize_t rd;
+
+		if (len + 4096 + 1 > cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 16384;
+			if (cap > CLI_BODY_MAX + 8192) {
+				fprintf(stderr, "linecrew: answer larger than %d bytes\n",
+				    CLI_BODY_MAX);
+				goto fail;
+			}
+			if ((nb = realloc(buf, cap)) == NULL)
+				goto fail;
+			buf = nb;
+		}
+		if (poll(&pfd, 1, CLI_TIMEOUT_MS) <= 0) {
+			fprintf(stderr, "linecrew: the gateway did not answer within %d s\n",
+			    CLI_TIMEOUT_MS / 1000);
+			goto fail;
+		}
+		rd = read(fd, buf + len, cap - len - 1);
+		if (rd < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "linecrew: reading answer: %s\n", strerror(errno));
+			goto fail;
+		}
+		if (rd == 0)
+			break;
+		len += (size_t)rd;
+	}
+	close(fd);
+	fd = -1;
+	if (buf == NULL)
+		goto bad;
+	buf[len] = '\0';
+	if (sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1)
+		goto bad;
+	if ((hdr_end = strstr(buf, "\r\n\r\n")) == NULL)
+		goto bad;
+	p = hdr_end + 4;
+	r->len = len - (size_t)(p - buf);
+	memmove(buf, p, r->len + 1);
+	r->body = buf;
+	return 0;
+bad:
+	fprintf(stderr, "linecrew: malformed HTTP answer from the gateway\n");
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return -1;
+}
+
+/* Request and parse; prints the gateway's error and exits 1 on >= 400. */
+static cJSON *
+call(const struct cli *c, const char *method, const char *path, cJSON *body)
+{
+	struct resp r;
+	char *txt = body ? cJSON_PrintUnformatted(body) : NULL;
+	cJSON *j;
+	int rc = http(c, method, path, txt, &r);
+
+	free(txt);
+	if (rc == -1)
+		exit(2);
+	j = cJSON_Parse(r.body);
+	if (r.status >= 400) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+		fprintf(stderr, "linecrew: %d: %s\n", r.status,
+		    cJSON_IsString(m) ? m->valuestring : r.body);
+		free(r.body);
+		cJSON_Delete(j);
+		exit(1);
+	}
+	if (j == NULL) {
+		fprintf(stderr, "linecrew: the gateway sent invalid JSON\n");
+		free(r.body);
+		exit(2);
+	}
+	if (c->json) {
+		char *out = cJSON_Print(j);
+
+		puts(out);
+		free(out);
+	}
+	free(r.body);
+	return j;
+}
+
+/* ---- reading answers ---- */
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int64_t
+jms(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+static const char *
+tloc(int64_t ms, char *buf, size_t cap)
+{
+	if (ms <= 0)
+		return "-";
+	return clock_fmt_local(ms, buf, cap);
+}
+
+static const char *
+thms(int64_t ms, char *buf, size_t cap)
+{
+	if (ms <= 0)
+		return "--:--:--";
+	return clock_fmt_hms(ms, buf, cap);
+}
+
+static const cJSON *
+sla_stage(const cJSON *order, const char *stage)
+{
+	const cJSON *s;
+
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(order, "sla")) {
+		const char *n = jstr(s, "stage");
+
+		if (n && !strcmp(n, stage))
+			return s;
+	}
+	return NULL;
+}
+
+static void
+print_sla(const cJSON *order)
+{
+	const cJSON *s;
+	char b1[CLOCK_FMT_MAX], b2[CLOCK_FMT_MAX];
+
+	printf("  %-11s %-28s %-28s %s\n", "stage", "due", "done", "verdict");
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(order, "sla")) {
+		const char *v = jstr(s, "verdict");
+
+		printf("  %-11s %-28s %-28s %s\n", jstr(s, "stage") ? jstr(s, "stage") : "?",
+		    tloc(jms(s, "due_ms"), b1, sizeof(b1)),
+		    tloc(jms(s, "done_ms"), b2, sizeof(b2)), v ? v : "?");
+	}
+}
+
+/* One timeline entry as a sentence a newcomer can follow. */
+static void
+print_entry(const cJSON *order, const cJSON *e)
+{
+	const char *kind = jstr(e, "kind"), *actor = jstr(e, "actor");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "detail");
+	char t[CLOCK_FMT_MAX], b[CLOCK_FMT_MAX], line[1024];
+	int64_t at = jms(e, "at_ms");
+
+	if (kind == NULL)
+		kind = "?";
+	line[0] = '\0';
+	if (!strcmp(kind, "recorded")) {
+		snprintf(line, sizeof(line), "agent recorded %s at %s (%s zone%s%s)",
+		    jstr(order, "category_name") ? jstr(order, "category_name") : "a fault",
+		    jstr(order, "address") ? jstr(order, "address") : "?",
+		    jstr(order, "zone") ? jstr(order, "zone") : "?",
+		    jstr(order, "zone_name") ? ": " : "",
+		    jstr(order, "zone_name") ? jstr(order, "zone_name") : "");
+	} else if (!strcmp(kind, "dispatched")) {
+		const cJSON *a = sla_stage(order, "arrival");
+
+		snprintf(line, sizeof(line),
+		    "supervisor reviewed it and dispatched crew %s (device %s); arrive by %s",
+		    jstr(order, "crew") ? jstr(order, "crew") : "?",
+		    jstr(order, "device") ? jstr(order, "device") : "?",
+		    thms(a ? jms(a, "due_ms") : 0, b, sizeof(b)));
+	} else if (!strcmp(kind, "declined")) {
+		snprintf(line, sizeof(line), "supervisor declined it: %s",
+		    jstr(order, "decline_reason") ? jstr(order, "decline_reason") : "?");
+	} else if (!strcmp(kind, "delivered")) {
+		snprintf(line, sizeof(line),
+		    "the crew's device stored the order and acknowledged it (%.1f s after dispatch)",
+		    (double)(jms(order, "delivered_ms") - jms(order, "dispatched_ms")) / 1000.0);
+	} else if (!strcmp(kind, "accepted")) {
+		snprintf(line, sizeof(line), "the crew accepted and is on the way");
+	} else if (!strcmp(kind, "arrived")) {
+		const cJSON *a = sla_stage(order, "arrival");
+		const char *method = jstr(order, "arrive_method");
+		double mins = (double)(jms(order, "arrived_ms") - jms(order, "dispatched_ms")) /
+		    60000.0;
+
+		snprintf(line, sizeof(line),
+		    "crew arrived on site (%s): %s zone, %.1f min after dispatch, limit %d min -> %s",
+		    method && !strcmp(method, "gps") ? "detected by GPS" : "declared by hand",
+		    jstr(order, "zone") ? jstr(order, "zone") : "?", mins,
+		    a ? (int)jms(a, "limit_min") : 0,
+		    a && jstr(a, "verdict") && !strcmp(jstr(a, "verdict"), "met") ? "ON TIME" :
+		    "LATE");
+	} else if (!strcmp(kind, "completed")) {
+		const cJSON *s = sla_stage(order, "completion");
+
+		snprintf(line, sizeof(line), "crew reported the repair done -> completion %s",
+		    s && jstr(s, "verdict") ? jstr(s, "verdict") : "?");
+	} else if (!strcmp(kind, "callback_due")) {
+		snprintf(line, sizeof(line), "callback opened for a 95598 agent, due by %s",
+		    thms(jms(order, "callback_due_ms"), b, sizeof(b)));
+	} else if (!strcmp(kind, "callback")) {
+		snprintf(line, sizeof(line), "agent called the customer back: %s",
+		    jstr(order, "callback_outcome") ? jstr(order, "callback_outcome") : "?");
+	}
+	if (line[0] == '\0') {
+		char *dj = d ? cJSON_PrintUnformatted(d) : NULL;
+
+		snprintf(line, sizeof(line), "%s%s", dj ? dj : "", "");
+		free(dj);
+	}
+	printf("  %s  %-12s %-10s %s\n", thms(at, t, sizeof(t)), kind,
+	    actor ? actor : "", line);
+	fflush(stdout);
+}
+
+static void
+print_order(const cJSON *o)
+{
+	const cJSON *e, *site = cJSON_GetObjectItemCaseSensitive(o, "site");
+	const cJSON *delay = cJSON_GetObjectItemCaseSensitive(o, "delay");
+	char b[CLOCK_FMT_MAX];
+
+	printf("%s  %s  [%s]\n", jstr(o, "id") ? jstr(o, "id") : "?",
+	    jstr(o, "category_name") ? jstr(o, "category_name") : "",
+	    jstr(o, "state") ? jstr(o, "state") : "?");
+	printf("  address   %s\n", jstr(o, "address") ? jstr(o, "address") : "");
+	if (site)
+		printf("  site      %.6f, %.6f (WGS-84), zone %s %s\n",
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(site, "lat")),
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(site, "lon")),
+		    jstr(o, "zone") ? jstr(o, "zone") : "?",
+		    jstr(o, "zone_name") ? jstr(o, "zone_name") : "");
+	printf("  customer  %s  %s\n", jstr(o, "customer") ? jstr(o, "customer") : "",
+	    jstr(o, "phone") ? jstr(o, "phone") : "");
+	if (jstr(o, "crew"))
+		printf("  crew      %s (device %s)\n", jstr(o, "crew"),
+		    jstr(o, "device") ? jstr(o, "device") : "?");
+	printf("  recorded  %s\n", tloc(jms(o, "created_ms"), b, sizeof(b)));
+	if (cJSON_IsObject(delay))
+		printf("  delay     %s: %s (new finish %s)\n",
+		    jstr(delay, "reason") ? jstr(delay, "reason") : "?",
+		    jstr(delay, "text") ? jstr(delay, "text") : "",
+		    tloc(jms(delay, "eta_ms"), b, sizeof(b)));
+	printf(" SLA\n");
+	print_sla(o);
+	printf(" timeline\n");
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "timeline"))
+		print_entry(o, e);
+}
+
+static void
+print_list(const cJSON *arr, const char *due_key)
+{
+	const cJSON *o;
+	char b[CLOCK_FMT_MAX];
+	int n = 0;
+
+	printf("%-18s %-10s %-7s %-12s %-28s %s\n", "order", "state", "zone", "crew",
+	    due_key[0] == 'c' ? "callback due" : "next deadline", "address");
+	cJSON_ArrayForEach(o, arr) {
+		printf("%-18s %-10s %-7s %-12s %-28s %s\n", jstr(o, "id") ? jstr(o, "id") : "?",
+		    jstr(o, "state") ? jstr(o, "state") : "?",
+		    jstr(o, "zone") ? jstr(o, "zone") : "?",
+		    jstr(o, "crew") ? jstr(o, "crew") : "-",
+		    tloc(jms(o, due_key), b, sizeof(b)),
+		    jstr(o, "address") ? jstr(o, "address") : "");
+		n++;
+	}
+	printf("(%d)\n", n);
+}
+
+/* ---- option parsing for subcommands: --key value pairs ---- */
+
+static const char *
+opt(int argc, char **argv, const char *name)
+{
+	int i;
+
+	for (i = 0; i < argc; i++)
+		if (!strcmp(argv[i], name)) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "linecrew: %s needs a value\n", name);
+				exit(2);
+			}
+			return argv[i + 1];
+		}
+	return NULL;
+}
+
+static int
+flag(int argc, char **argv, const char *name)
+{
+	int i;
+
+	for (i = 0; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return 1;
+	return 0;
+}
+
+static long
+num(const char *s, const char *what, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "linecrew: %s: \"%s\" is not a number in [%ld, %ld]\n",
+		    what, s, min, max);
+		exit(2);
+	}
+	return v;
+}
+
+static const char *
+need(int argc, char **argv, const char *name)
+{
+	const char *v = opt(argc, argv, name);
+
+	if (v == NULL) {
+		fprintf(stderr, "linecrew: %s is required\n", name);
+		exit(2);
+	}
+	return v;
+}
+
+static int
+id_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.:-", s[i]))
+			return 0;
+	return 1;
+}
+
+static const char *
+idarg(int argc, char **argv, int i)
+{
+	if (i >= argc || !id_ok(argv[i])) {
+		fprintf(stderr, "linecrew: expected an id, got \"%s\"\n", i < argc ? argv[i] : "");
+		exit(2);
+	}
+	return argv[i];
+}
+
+static int
+cmd_order_create(const struct cli *c, int argc, char **argv)
+{
+	cJSON *b = cJSON_CreateObject(), *site, *r;
+	const char *s = need(argc, argv, "--site"), *v;
+	double lat, lon;
+	char *end;
+
+	cJSON_AddNumberToObject(b, "category", (double)num(need(argc, argv, "--category"),
+	    "--category", 1, 44));
+	cJSON_AddStringToObject(b, "address", need(argc, argv, "--address"));
+	lat = strtod(s, &end);
+	if (end == s || *end != ',') {
+		fprintf(stderr, "linecrew: --site: expected LAT,LON, got \"%s\"\n", s);
+		return 2;
+	}
+	s = end + 1;
+	lon = strtod(s, &end);
+	if (end == s || *end != '\0') {
+		fprintf(stderr, "linecrew: --site: expected LAT,LON\n");
+		return 2;
+	}
+	site = cJSON_AddObjectToObject(b, "site");
+	cJSON_AddNumberToObject(site, "lat", lat);
+	cJSON_AddNumberToObject(site, "lon", lon);
+	cJSON_AddStringToObject(site, "crs", (v = opt(argc, argv, "--crs")) ? v : "wgs84");
+	if ((v = opt(argc, argv, "--customer")))
+		cJSON_AddStringToObject(b, "customer", v);
+	if ((v = opt(argc, argv, "--phone")))
+		cJSON_AddStringToObject(b, "phone", v);
+	if ((v = opt(argc, argv, "--summary")))
+		cJSON_AddStringToObject(b, "summary", v);
+	if ((v = opt(argc, argv, "--radius")))
+		cJSON_AddNumberToObject(b, "radius_m", (double)num(v, "--radius", 1, 100000));
+	r = call(c, "POST", "/api/v1/orders", b);
+	if (!c->json)
+		printf("%s\n", jstr(r, "id") ? jstr(r, "id") : "?");
+	cJSON_Delete(b);
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int
+cmd_review(const struct cli *c, int argc, char **argv)
+{
+	const char *id = idarg(argc, argv, 0), *v;
+	cJSON *b = cJSON_CreateObject(), *r;
+	char path[160];
+
+	if ((v = opt(argc, argv, "--dispatch"))) {
+		cJSON_AddStringToObject(b, "action", "dispatch");
+		cJSON_AddStringToObject(b, "crew", v);
+	} else if ((v = opt(argc, argv, "--decline"))) {
+		cJSON_AddStringToObject(b, "action", "decline");
+		cJSON_AddStringToObject(b, "reason", v);
+		if ((v = opt(argc, argv, "--duplicate-of")))
+			cJSON_AddStringToObject(b, "duplicate_of", v);
+	} else
+		usage();
+	if ((v = opt(argc, argv, "--note")))
+		cJSON_AddStringToObject(b, "note", v);
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/review", id);
+	r = call(c, "POST", path, b);
+	if (!c->json)
+		printf("%s: %s\n", id, jstr(r, "state") ? jstr(r, "state") : "?");
+	cJSON_Delete(b);
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int
+cmd_callback(const struct cli *c, int argc, char **argv)
+{
+	const char *id = idarg(argc, argv, 0), *v;
+	cJSON *b = cJSON_CreateObject(), *r;
+	char path[160];
+
+	cJSON_AddStringToObject(b, "outcome", need(argc, argv, "--outcome"));
+	if ((v = opt(argc, argv, "--rating")))
+		cJSON_AddNumberToObject(b, "rating", (double)num(v, "--rating", 1, 5));
+	if ((v = opt(argc, argv, "--note")))
+		cJSON_AddStringToObject(b, "note", v);
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/callback", id);
+	r = call(c, "POST", path, b);
+	if (!c->json)
+		printf("%s: callback %s, order %s\n", id,
+		    jstr(r, "callback_outcome") ? jstr(r, "callback_outcome") : "?",
+		    jstr(r, "state") ? jstr(r, "state") : "?");
+	cJSON_Delete(b);
+	cJSON_Delete(r);
+	return 0;
+}
+
+/* Follow an order's timeline, printing each new entry once. */
+static int
+cmd_watch(struct cli *c, int argc, char **argv)
+{
+	const char *id = idarg(argc, argv, 0), *until = opt(argc, argv, "--until");
+	const char *to = opt(argc, argv, "--timeout");
+	long timeout_s = to ? num(to, "--timeout", 1, 86400) : 600;
+	struct timespec start, now, nap = { 0, CLI_WATCH_POLL_MS * 1000000L };
+	char path[160];
+	int shown = 0, json = c->json;
+
+	c->json = 0;
+	snprintf(path, sizeof(path), "/api/v1/orders/%s", id);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		cJSON *o = call(c, "GET", path, NULL), *e;
+		int i = 0, done = 0;
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "timeline")) {
+			if (i++ < shown)
+				continue;
+			if (json) {
+				char *t = cJSON_PrintUnformatted(e);
+
+				puts(t);
+				free(t);
+				fflush(stdout);
+			} else
+				print_entry(o, e);
+			shown++;
+			if (until && jstr(e, "kind") && !strcmp(jstr(e, "kind"), until))
+				done = 1;
+		}
+		cJSON_Delete(o);
+		if (done)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= timeout_s) {
+			fprintf(stderr, "linecrew: watch %s: no \"%s\" within %ld s\n", id,
+			    until ? until : "end", timeout_s);
+			return 1;
+		}
+		nanosleep(&nap, NULL);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli c;
+	const char *url = getenv("LINECREW_URL");
+	cJSON *r, *b;
+	int i = 1;
+
+	memset(&c, 0, sizeof(c));
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "-u") && i + 1 < argc)
+			url = argv[(i += 2) - 1];
+		else if (!strcmp(argv[i], "--json"))
+			c.json = 1, i++;
+		else
+			usage();
+	}
+	if (parse_url(&c, url ? url : CLI_DEFAULT_URL) == -1)
+		return 2;
+	if (i >= argc)
+		usage();
+	argc -= i;
+	argv += i;
+
+	if (!strcmp(argv[0], "health")) {
+		r = call(&c, "GET", "/api/v1/health", NULL);
+		if (!c.json)
+			printf("gateway ok, mqtt %s, %d open orders\n",
+			    jstr(r, "mqtt") ? jstr(r, "mqtt") : "?", (int)jms(r, "orders_open"));
+		cJSON_Delete(r);
+		return 0;
+	}
+	if (!strcmp(argv[0], "crew") && argc >= 2) {
+		if (!strcmp(argv[1], "add")) {
+			const char *v;
+
+			b = cJSON_CreateObject();
+			cJSON_AddStringToObject(b, "id", idarg(argc, argv, 2));
+			cJSON_AddStringToObject(b, "device", need(argc - 3, argv + 3, "--device"));
+			if ((v = opt(argc - 3, argv + 3, "--name")))
+				cJSON_AddStringToObject(b, "name", v);
+			if ((v = opt(argc - 3, argv + 3, "--branch")))
+				cJSON_AddStringToObject(b, "branch", v);
+			r = call(&c, "POST", "/api/v1/crews", b);
+			if (!c.json)
+				printf("crew %s -> device %s\n", argv[2], jstr(r, "device") ?
+				    jstr(r, "device") : "?");
+			cJSON_Delete(b);
+			cJSON_Delete(r);
+			return 0;
+		}
+		if (!strcmp(argv[1], "list")) {
+			const cJSON *cr;
+			char t[CLOCK_FMT_MAX];
+
+			r = call(&c, "GET", "/api/v1/crews", NULL);
+			if (!c.json) {
+				printf("%-14s %-10s %-8s %-10s %s\n", "crew", "device", "online",
+				    "last seen", "name");
+				cJSON_ArrayForEach(cr, cJSON_GetObjectItemCaseSensitive(r, "crews"))
+					printf("%-14s %-10s %-8s %-10s %s\n", jstr(cr, "id"),
+					    jstr(cr, "device") ? jstr(cr, "device") : "-",
+					    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cr,
+					    "online")) ? "yes" : "no",
+					    thms(jms(cr, "last_seen_ms"), t, sizeof(t)),
+					    jstr(cr, "name") ? jstr(cr, "name") : "");
+			}
+			cJSON_Delete(r);
+			return 0;
+		}
+	}
+	if (!strcmp(argv[0], "order") && argc >= 2) {
+		char path[160];
+
+		if (!strcmp(argv[1], "create"))
+			return cmd_order_create(&c, argc - 2, argv + 2);
+		if (!strcmp(argv[1], "show")) {
+			snprintf(path, sizeof(path), "/api/v1/orders/%s", idarg(argc, argv, 2));
+			r = call(&c, "GET", path, NULL);
+			if (!c.json)
+				print_order(r);
+			cJSON_Delete(r);
+			return 0;
+		}
+		if (!strcmp(argv[1], "list")) {
+			r = call(&c, "GET", flag(argc, argv, "--all") ?
+			    "/api/v1/orders?state=all" : "/api/v1/orders", NULL);
+			if (!c.json)
+				print_list(cJSON_GetObjectItemCaseSensitive(r, "orders"),
+				    "next_due_ms");
+			cJSON_Delete(r);
+			return 0;
+		}
+	}
+	if (!strcmp(argv[0], "review"))
+		return cmd_review(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "callbacks")) {
+		r = call(&c, "GET", "/api/v1/callbacks", NULL);
+		if (!c.json)
+			print_list(cJSON_GetObjectItemCaseSensitive(r, "callbacks"),
+			    "callback_due_ms");
+		cJSON_Delete(r);
+		return 0;
+	}
+	if (!strcmp(argv[0], "callback"))
+		return cmd_callback(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "watch"))
+		return cmd_watch(&c, argc - 1, argv + 1);
+	usage();
+}
