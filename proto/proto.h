@@ -282,6 +282,10 @@ enum proto_err pj_bool(const struct cJSON *obj, const char *path, const char *ke
 #define PJ_DEPTH_MAX	32
 enum proto_err pj_parse(const void *buf, size_t len, size_t max, struct cJSON **out,
 		    struct proto_error *err);
+/* pj_str's checks on a value that is not an object member (an array element);
+ * path names it in full ("open[2]"). NULL is PROTO_E_MISSING. */
+enum proto_err pj_strval(const struct cJSON *item, const char *path, char *out, size_t cap,
+		    struct proto_error *err);
 /* *out = the object member key (absent/null and not required: *out = NULL, PROTO_OK). */
 enum proto_err pj_obj(const struct cJSON *obj, const char *path, const char *key,
 		    int required, const struct cJSON **out, struct proto_error *err);
