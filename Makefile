@@ -15,7 +15,7 @@ B        ?= build
 CC       ?= cc
 OPT      ?= -O2
 SAN      ?=
-CPPFLAGS += -D_GNU_SOURCE -Icommon -Iproto -Imaps -I/usr/include/cjson
+CPPFLAGS += -D_GNU_SOURCE -Icommon -Iproto -Imaps -Igateway -Idevice -I/usr/include/cjson
 CFLAGS   += -std=c17 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla -Werror $(SAN)
 LDFLAGS  += $(SAN)

@@ -249,6 +249,20 @@ loop_prepare_add(struct loop *l, loop_prepare_cb cb, void *arg)
 	return 0;
 }
 
+void
+loop_prepare_del(struct loop *l, loop_prepare_cb cb, void *arg)
+{
+	int i;
+
+	for (i = 0; i < l->nprep; i++)
+		if (l->prep[i].cb == cb && l->prep[i].arg == arg) {
+			memmove(&l->prep[i], &l->prep[i + 1],
+			    (size_t)(l->nprep - i - 1) * sizeof(l->prep[0]));
+			l->nprep--;
+			return;
+		}
+}
+
 static void
 run_timers(struct loop *l)
 {

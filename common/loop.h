@@ -51,6 +51,8 @@ int		loop_timer_armed(const struct loop_timer *);
 
 /* Run cb before every poll. At most LOOP_MAX_PREPARE hooks; returns 0 / -1. */
 int		loop_prepare_add(struct loop *, loop_prepare_cb, void *arg);
+/* Remove the hook added with exactly this cb and arg (no-op if absent). */
+void		loop_prepare_del(struct loop *, loop_prepare_cb, void *arg);
 
 /* Run until loop_stop() or SIGINT/SIGTERM. Returns 0, or -1 on a poll error. */
 int		loop_run(struct loop *);

@@ -303,15 +303,18 @@ mqttc_start(struct mqttc *m)
 void
 mqttc_stop(struct mqttc *m)
 {
+	int was = m->state;
+
+	/* Idle first: the disconnect callback must not re-arm the retry timer. */
+	m->state = M_IDLE;
 	loop_timer_stop(m->loop, &m->retry);
 	loop_timer_stop(m->loop, &m->misc);
-	if (m->state == M_CONNECTED || m->state == M_CONNECTING) {
+	if (was == M_CONNECTED || was == M_CONNECTING) {
 		mosquitto_disconnect(m->mosq);
 		/* flush the DISCONNECT packet; the socket is ours to drop after */
 		mosquitto_loop_write(m->mosq, 1);
 	}
 	unwatch(m);
-	m->state = M_IDLE;
 }
 
 void
@@ -320,6 +323,7 @@ mqttc_free(struct mqttc *m)
 	if (m == NULL)
 		return;
 	mqttc_stop(m);
+	loop_prepare_del(m->loop, prepare, m);
 	mosquitto_destroy(m->mosq);
 	free(m->host);
 	free(m->client_id);

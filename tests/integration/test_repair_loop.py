@@ -72,7 +72,7 @@ def main():
         t.eq(ar["due_ms"] - o["dispatched_ms"], 60 * 60000, "urban arrival due 60 min after dispatch")
         t.eq(stage(o, "completion")["due_ms"] - o["dispatched_ms"], 12 * 3600000,
              "completion due 12 h after dispatch")
-        st = json.loads(run.devcmd("dev-01", "--json", "orders").stdout)
+        st = json.loads(run.devcmd("dev-01", "orders", "--json").stdout)
         t.check(any(x.get("id") == oid for x in st.get("orders", [])), "device holds the order", st)
 
         # --- GPS: the crew drives from the depot and parks at the site

@@ -1,0 +1,229 @@
+/*
+ * main.c: linecrew-device, the daemon on a crew's unit and the crew's commands.
+ *
+ *   linecrew-device [-v] -f device.conf run        the daemon (foreground, stderr)
+ *   linecrew-device -f device.conf -n              check the config
+ *   linecrew-device -f device.conf status|orders|accept|arrive|progress|delay|complete ...
+ *
+ * It reads the config, wires the modules (journal, ctl socket, MQTT, gpsd,
+ * arrival detectors) to one poll loop and runs it until SIGINT/SIGTERM. The
+ * commands only talk to the running daemon over its socket (ctl.c): they never
+ * open the journal themselves, so there is one writer.
+ *
+ * It does not implement any module's logic; it owns struct device and the
+ * timers that belong to no module: position reports and the arrival gap check.
+ */
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "device.h"
+#include "log.h"
+
+#define DEV_DEFAULT_CONF	"/etc/linecrew/device.conf"
+#define DEV_TICK_MS		1000	/* how often the arrival gap rule is applied */
+
+#define K(name, type, field, lo, hi, def, help) \
+	{ name, type, offsetof(struct dev_conf, field), sizeof(((struct dev_conf *)0)->field), \
+	  lo, hi, def, NULL, help }
+
+/* Sorted by name (conf_load uses bsearch). */
+static const struct conf_key keys[] = {
+	K("arrive_dwell_s", CONF_INT, arrive_dwell_s, 0, 3600, "30",
+	    "seconds inside the site's radius before arrival counts"),
+	K("arrive_exit_margin_m", CONF_DOUBLE, arrive_exit_margin_m, 0, 1000, "30",
+	    "hysteresis: metres beyond radius + error before leaving resets the dwell"),
+	K("arrive_max_eph_m", CONF_DOUBLE, arrive_max_eph_m, 1, 1000, "50",
+	    "fixes with a larger stated horizontal error (m) do not count"),
+	K("arrive_max_fix_age_s", CONF_INT, arrive_max_fix_age_s, 1, 600, "10",
+	    "a gap without a fix longer than this (s) resets the dwell"),
+	K("arrive_max_speed_mps", CONF_DOUBLE, arrive_max_speed_mps, 0, 50, "3",
+	    "fixes faster than this (m/s) do not count: driving past"),
+	K("arrive_min_fixes", CONF_INT, arrive_min_fixes, 1, 1000, "5",
+	    "distinct good fixes inside the radius, at least"),
+	K("ctl_socket", CONF_STR, ctl_socket, 0, 0, "/run/linecrew/device.sock",
+	    "unix socket of the crew's commands (created 0600)"),
+	K("gpsd_host", CONF_STR, gpsd_host, 0, 0, "127.0.0.1", "gpsd address"),
+	K("gpsd_port", CONF_INT, gpsd_port, 1, 65535, "2947", "gpsd TCP port"),
+	K("id", CONF_STR, id, 0, 0, NULL,
+	    "device id, required: 1-32 of A-Z a-z 0-9 _ - (also the MQTT client id)"),
+	K("journal", CONF_STR, journal, 0, 0, "/var/lib/linecrew/device.db",
+	    "SQLite journal of orders and events"),
+	K("mqtt_host", CONF_STR, mqtt_host, 0, 0, "127.0.0.1", "MQTT broker address"),
+	K("mqtt_port", CONF_INT, mqtt_port, 1, 65535, "1883", "MQTT broker port"),
+	K("pos_interval_s", CONF_INT, pos_interval_s, 1, 3600, "15",
+	    "seconds between position reports while on an order"),
+	K("resend_s", CONF_INT, resend_s, 1, 3600, "10",
+	    "seconds between resends of events the gateway has not acknowledged"),
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: linecrew-device [-v] [-f device.conf] run\n"
+	    "       linecrew-device [-f device.conf] -n\n"
+	    "       linecrew-device [-f device.conf] COMMAND ...\n"
+	    "       linecrew-device -h     (config keys)\n");
+}
+
+static int
+load_conf(const char *path, struct dev_conf *c)
+{
+	char err[512];
+
+	memset(c, 0, sizeof(*c));
+	if (conf_defaults(keys, NKEYS, c, err, sizeof(err)) == -1 ||
+	    conf_load(path, keys, NKEYS, c, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	if (c->id[0] == '\0') {
+		fprintf(stderr, "%s: id: required (the device id)\n", path);
+		return -1;
+	}
+	if (!proto_valid_dev(c->id)) {
+		fprintf(stderr, "%s: id: must be 1-32 characters of A-Z a-z 0-9 _ -\n", path);
+		return -1;
+	}
+	if (c->journal[0] == '\0' || c->ctl_socket[0] == '\0' || c->mqtt_host[0] == '\0' ||
+	    c->gpsd_host[0] == '\0') {
+		fprintf(stderr, "%s: %s: must not be empty\n", path,
+		    c->journal[0] == '\0' ? "journal" : c->ctl_socket[0] == '\0' ?
+		    "ctl_socket" : c->mqtt_host[0] == '\0' ? "mqtt_host" : "gpsd_host");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+pos_timer(void *arg)
+{
+	mqtt_position(arg);
+}
+
+static void
+tick_timer(void *arg)
+{
+	watch_tick(arg);
+}
+
+static int
+topics(struct device *d)
+{
+	return proto_topic(d->t_order, sizeof(d->t_order), d->conf.id, PROTO_T_ORDER) ||
+	    proto_topic(d->t_event, sizeof(d->t_event), d->conf.id, PROTO_T_EVENT) ||
+	    proto_topic(d->t_pos, sizeof(d->t_pos), d->conf.id, PROTO_T_POS) ||
+	    proto_topic(d->t_presence, sizeof(d->t_presence), d->conf.id, PROTO_T_PRESENCE) ?
+	    -1 : 0;
+}
+
+static int
+run(const struct dev_conf *conf, int verbose)
+{
+	char open[PROTO_OPEN_MAX][PROTO_ID_MAX];
+	struct device *d;
+	int sig;
+
+	log_init("device", 1, verbose);
+	signal(SIGPIPE, SIG_IGN);	/* a crew command that hangs up must not kill us */
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatal("calloc");
+	d->conf = *conf;
+	d->clock = clock_system();
+	if (topics(d) == -1)
+		fatalx("id %s: cannot build the MQTT topics", d->conf.id);
+	if ((d->loop = loop_new()) == NULL)
+		fatalx("cannot create the event loop");
+	/* the socket first: a second daemon for the same unit stops here, before
+	 * it touches the journal */
+	if (ctl_start(d) == -1)
+		fatalx("ctl_socket %s: cannot serve the crew's commands", d->conf.ctl_socket);
+	if ((d->journal = journal_open(d->conf.journal, d->conf.id, d->clock)) == NULL)
+		fatalx("journal %s: cannot open", d->conf.journal);
+	watch_sync(d);
+	if (mqtt_start(d) == -1)
+		fatalx("cannot start MQTT to %s:%d", d->conf.mqtt_host, d->conf.mqtt_port);
+	gps_start(d);
+	loop_timer_init(&d->pos_timer, pos_timer, d);
+	loop_timer_start(d->loop, &d->pos_timer, (int64_t)d->conf.pos_interval_s * 1000,
+	    (int64_t)d->conf.pos_interval_s * 1000);
+	loop_timer_init(&d->tick_timer, tick_timer, d);
+	loop_timer_start(d->loop, &d->tick_timer, DEV_TICK_MS, DEV_TICK_MS);
+	log_info("device %s: journal %s, broker %s:%d, gpsd %s:%d, %d order(s) open, "
+	    "%d watched for arrival, %d event(s) unacked", d->conf.id, d->conf.journal,
+	    d->conf.mqtt_host, d->conf.mqtt_port, d->conf.gpsd_host, d->conf.gpsd_port,
+	    journal_open_orders(d->journal, open, PROTO_OPEN_MAX), d->nwatch,
+	    journal_unacked_count(d->journal));
+
+	if (loop_run(d->loop) == -1)
+		log_warn("loop");
+	sig = loop_signal(d->loop);
+	log_info("stopping%s%s", sig ? " on " : "", sig ? strsignal(sig) : "");
+
+	loop_timer_stop(d->loop, &d->pos_timer);
+	loop_timer_stop(d->loop, &d->tick_timer);
+	gps_stop(d);
+	ctl_stop(d);
+	/* last of the loop's users: after it the loop is only freed, never run
+	 * or re-armed (mqttc's retry timer may still sit in the heap) */
+	mqtt_stop(d);
+	journal_close(d->journal);
+	loop_free(d->loop);
+	free(d);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = DEV_DEFAULT_CONF;
+	struct dev_conf conf;
+	int ch, verbose = 0, check = 0;
+
+	while ((ch = getopt(argc, argv, "+f:hnv")) != -1) {
+		switch (ch) {
+		case 'f':
+			path = optarg;
+			break;
+		case 'h':
+			usage();
+			conf_usage(keys, NKEYS);
+			return 0;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+			return 1;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (load_conf(path, &conf) == -1)
+		return 1;
+	if (check) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (argc < 1) {
+		usage();
+		return 1;
+	}
+	if (strcmp(argv[0], "run") == 0) {
+		if (argc != 1) {
+			usage();
+			return 1;
+		}
+		return run(&conf, verbose);
+	}
+	return ctl_command(conf.ctl_socket, argc, argv);
+}
