@@ -715,8 +715,9 @@ main(int argc, char **argv)
 			b = cJSON_CreateObject();
 			cJSON_AddStringToObject(b, "id", idarg(argc, argv, 2));
 			cJSON_AddStringToObject(b, "device", need(argc - 3, argv + 3, "--device"));
-			if ((v = opt(argc - 3, argv + 3, "--name")))
-				cJSON_AddStringToObject(b, "name", v);
+			/* A crew needs a name; its id serves until someone gives one. */
+			v = opt(argc - 3, argv + 3, "--name");
+			cJSON_AddStringToObject(b, "name", v ? v : argv[2]);
 			if ((v = opt(argc - 3, argv + 3, "--branch")))
 				cJSON_AddStringToObject(b, "branch", v);
 			r = call(&c, "POST", "/api/v1/crews", b);

@@ -1,0 +1,1081 @@
+/*
+ * http.c: the gateway's HTTP JSON API (README "HTTP API") on libmicrohttpd.
+ *
+ * libmicrohttpd runs in our poll loop, single-threaded: MHD_USE_EPOLL with no
+ * internal thread; its epoll fd is watched by the loop (MHD_run when readable)
+ * and a loop prepare hook arms a timer from MHD_get_timeout() so connection
+ * timeouts and buffered work are served too. Nothing here blocks.
+ *
+ * The routes are one const table {method, path pattern, handler, role}; the
+ * role is declared for the access control of a later issue and not enforced.
+ * Request bodies are at most GW_BODY_MAX bytes (413), must be JSON objects,
+ * and are decoded strictly with proto's pj_* readers, unknown fields refused:
+ * a bad request gets 400 naming the field and stores nothing. The decisions
+ * are order.c's; this file maps them to statuses and JSON.
+ *
+ * List answers stop adding items before GW_BODY_MAX and say "truncated": true.
+ */
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cJSON.h>
+#include <microhttpd.h>
+
+#include "gateway.h"
+#include "log.h"
+
+#define HTTP_CONN_TIMEOUT_S	30u	/* idle connections are closed after this */
+#define HTTP_CONN_LIMIT		64u	/* simultaneous connections */
+#define HTTP_LIST_SLACK		1024	/* bytes kept free below GW_BODY_MAX in lists */
+
+struct gw_http {
+	struct gw	       *gw;
+	struct MHD_Daemon      *d;
+	int			epfd;
+	struct loop_timer	timer;
+};
+
+/* Per-request state, freed when MHD reports the request completed. */
+struct req {
+	char	       *body;
+	size_t		len;
+	int		too_large;
+};
+
+/* One call of a handler: the input and the answer it sets. */
+struct call {
+	struct gw	       *gw;
+	struct MHD_Connection  *conn;
+	char			id[PROTO_ID_MAX];	/* the {id} of the path */
+	cJSON		       *body;			/* POST: the parsed object */
+	unsigned		status;
+	cJSON		       *answer;
+};
+
+typedef void (*handler_fn)(struct call *);
+
+static void h_health(struct call *);
+static void h_crew_put(struct call *);
+static void h_crews(struct call *);
+static void h_order_create(struct call *);
+static void h_orders(struct call *);
+static void h_order_get(struct call *);
+static void h_review(struct call *);
+static void h_callbacks(struct call *);
+static void h_callback(struct call *);
+
+static const struct route {
+	const char     *method;
+	const char     *path;		/* "{id}" matches one path segment */
+	handler_fn	fn;
+	const char     *role;		/* agent / supervisor / dispatcher / any */
+} routes[] = {
+	{ "GET",  "/api/v1/health",			h_health,	"any" },
+	{ "POST", "/api/v1/crews",			h_crew_put,	"dispatcher" },
+	{ "GET",  "/api/v1/crews",			h_crews,	"any" },
+	{ "POST", "/api/v1/orders",			h_order_create,	"agent" },
+	{ "GET",  "/api/v1/orders",			h_orders,	"any" },
+	{ "GET",  "/api/v1/orders/{id}",		h_order_get,	"any" },
+	{ "POST", "/api/v1/orders/{id}/review",		h_review,	"supervisor" },
+	{ "POST", "/api/v1/orders/{id}/callback",	h_callback,	"agent" },
+	{ "GET",  "/api/v1/callbacks",			h_callbacks,	"agent" },
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* ---- answers ---- */
+
+static const char *
+status_code(unsigned st)
+{
+	switch (st) {
+	case 400: return "bad_request";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 409: return "conflict";
+	case 413: return "too_large";
+	case 503: return "unavailable";
+	default:  return "error";
+	}
+}
+
+static void
+reply_error(struct call *c, unsigned st, const char *field, const char *fmt, ...)
+    LC_PRINTF(4, 5);
+
+static void
+reply_error(struct call *c, unsigned st, const char *field, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+	cJSON *root, *e;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_Delete(c->answer);
+	c->answer = NULL;
+	c->status = st;
+	if ((root = cJSON_CreateObject()) == NULL ||
+	    (e = cJSON_AddObjectToObject(root, "error")) == NULL) {
+		cJSON_Delete(root);
+		return;
+	}
+	cJSON_AddNumberToObject(e, "status", st);
+	cJSON_AddStringToObject(e, "code", status_code(st));
+	if (field && field[0])
+		cJSON_AddStringToObject(e, "field", field);
+	else
+		cJSON_AddNullToObject(e, "field");
+	cJSON_AddStringToObject(e, "message", msg);
+	c->answer = root;
+}
+
+static void
+reply_gw_err(struct call *c, const struct gw_err *err)
+{
+	static const unsigned map[] = { [GW_OK] = 200, [GW_E_BAD] = 400,
+		[GW_E_NOTFOUND] = 404, [GW_E_CONFLICT] = 409, [GW_E_STORE] = 503 };
+
+	reply_error(c, map[err->status], err->field, "%s", err->msg);
+}
+
+static void
+reply_proto_err(struct call *c, const struct proto_error *pe)
+{
+	reply_error(c, 400, pe->field, "%s", pe->msg[0] ? pe->msg : proto_strerror(pe->code));
+}
+
+static void
+reply_oom(struct call *c)
+{
+	reply_error(c, 503, NULL, "out of memory");
+}
+
+/* ---- JSON of our objects ---- */
+
+static void
+json_time(cJSON *o, const char *key, int64_t v)
+{
+	if (v == 0)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key, (double)v);
+}
+
+static void
+json_str_or_null(cJSON *o, const char *key, const char *v)
+{
+	if (v[0] == '\0')
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddStringToObject(o, key, v);
+}
+
+static int
+tl_item(const struct tl_entry *e, void *arg)
+{
+	cJSON *arr = arg, *j, *detail;
+
+	if ((j = cJSON_CreateObject()) == NULL)
+		return 1;
+	cJSON_AddNumberToObject(j, "seq", e->seq);
+	cJSON_AddStringToObject(j, "kind", e->kind);
+	cJSON_AddNumberToObject(j, "at_ms", (double)e->at_ms);
+	cJSON_AddNumberToObject(j, "rx_ms", (double)e->rx_ms);
+	cJSON_AddStringToObject(j, "actor", e->actor);
+	if ((detail = cJSON_Parse(e->detail)) == NULL)
+		detail = cJSON_CreateObject();
+	cJSON_AddItemToObject(j, "detail", detail);
+	cJSON_AddItemToArray(arr, j);
+	return 0;
+}
+
+/* The order as the API shows it; with the timeline when full. NULL on OOM or
+ * (full) a store error, *store_err set then. */
+static cJSON *
+order_json(struct gw *gw, const struct order *o, int full, int *store_err)
+{
+	struct sla_result r[SLA_NSTAGES];
+	cJSON *j, *site, *in, *sla, *tl, *d;
+
+	*store_err = 0;
+	if ((j = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddStringToObject(j, "id", o->id);
+	cJSON_AddStringToObject(j, "type", "repair");
+	cJSON_AddNumberToObject(j, "category", o->category);
+	cJSON_AddStringToObject(j, "category_name", sla_category_name(o->category));
+	cJSON_AddStringToObject(j, "state", order_state_name(o->state));
+	cJSON_AddStringToObject(j, "summary", o->summary);
+	cJSON_AddStringToObject(j, "address", o->address);
+	cJSON_AddStringToObject(j, "customer", o->customer);
+	cJSON_AddStringToObject(j, "phone", o->phone);
+	if ((site = cJSON_AddObjectToObject(j, "site")) != NULL) {
+		cJSON_AddNumberToObject(site, "lat", o->lat);
+		cJSON_AddNumberToObject(site, "lon", o->lon);
+		cJSON_AddStringToObject(site, "crs", "wgs84");
+		if ((in = cJSON_AddObjectToObject(site, "input")) != NULL) {
+			cJSON_AddNumberToObject(in, "lat", o->in_lat);
+			cJSON_AddNumberToObject(in, "lon", o->in_lon);
+			cJSON_AddStringToObject(in, "crs", order_crs_name(o->in_crs));
+		}
+	}
+	cJSON_AddNumberToObject(j, "radius_m", o->radius_m);
+	cJSON_AddStringToObject(j, "zone", maps_zone_name(o->zone));
+	cJSON_AddStringToObject(j, "zone_name", o->zone_name);
+	json_str_or_null(j, "crew", o->crew);
+	json_str_or_null(j, "device", o->device);
+	json_time(j, "call_ended_ms", o->call_ended_ms);
+	json_time(j, "created_ms", o->created_ms);
+	json_time(j, "reviewed_ms", o->reviewed_ms);
+	json_time(j, "dispatched_ms", o->dispatched_ms);
+	json_time(j, "delivered_ms", o->delivered_ms);
+	json_time(j, "accepted_ms", o->accepted_ms);
+	json_time(j, "arrived_ms", o->arrived_ms);
+	json_str_or_null(j, "arrive_method", o->arrive_method);
+	json_time(j, "completed_ms", o->completed_ms);
+	json_time(j, "completed_rx_ms", o->completed_rx_ms);
+	json_time(j, "callback_due_ms", o->callback_due_ms);
+	json_time(j, "callback_ms", o->callback_ms);
+	json_str_or_null(j, "callback_outcome", o->callback_outcome);
+	if (o->rating)
+		cJSON_AddNumberToObject(j, "rating", o->rating);
+	else
+		cJSON_AddNullToObject(j, "rating");
+	json_str_or_null(j, "callback_note", o->callback_note);
+	cJSON_AddNumberToObject(j, "callback_attempts", o->callback_attempts);
+	json_str_or_null(j, "decline_reason", o->decline_reason);
+	json_str_or_null(j, "duplicate_of", o->duplicate_of);
+	json_str_or_null(j, "review_note", o->review_note);
+	if (o->delay_reason[0] && (d = cJSON_AddObjectToObject(j, "delay")) != NULL) {
+		cJSON_AddStringToObject(d, "reason", o->delay_reason);
+		cJSON_AddStringToObject(d, "text", o->delay_text);
+		json_time(d, "eta_ms", o->delay_eta_ms);
+		json_time(d, "at_ms", o->delay_at_ms);
+	} else if (!o->delay_reason[0])
+		cJSON_AddNullToObject(j, "delay");
+	if (o->next_due_ms)
+		cJSON_AddStringToObject(j, "next_stage", sla_stage_name(o->next_stage));
+	else
+		cJSON_AddNullToObject(j, "next_stage");
+	json_time(j, "next_due_ms", o->next_due_ms);
+	sla_eval(o, gw->clock, r);
+	if ((sla = cJSON_AddArrayToObject(j, "sla")) != NULL)
+		for (int i = 0; i < SLA_NSTAGES; i++) {
+			cJSON *s = cJSON_CreateObject();
+
+			if (s == NULL)
+				break;
+			cJSON_AddStringToObject(s, "stage", sla_stage_name(r[i].stage));
+			cJSON_AddNumberToObject(s, "limit_min", (double)r[i].limit_ms / 60000.0);
+			json_time(s, "start_ms", r[i].start_ms);
+			json_time(s, "due_ms", r[i].due_ms);
+			json_time(s, "done_ms", r[i].done_ms);
+			cJSON_AddStringToObject(s, "verdict", sla_verdict_name(r[i].verdict));
+			cJSON_AddItemToArray(sla, s);
+		}
+	if (full) {
+		if ((tl = cJSON_AddArrayToObject(j, "timeline")) == NULL ||
+		    store_tl_list(gw->store, o->id, tl_item, tl) == -1) {
+			*store_err = 1;
+			cJSON_Delete(j);
+			return NULL;
+		}
+	}
+	return j;
+}
+
+/* Answer with one order (fresh from the store) and its timeline. */
+static void
+reply_order(struct call *c, unsigned st, const struct order *o)
+{
+	int serr;
+
+	if ((c->answer = order_json(c->gw, o, 1, &serr)) == NULL) {
+		if (serr)
+			reply_error(c, 503, NULL, "the store cannot be read");
+		else
+			reply_oom(c);
+		return;
+	}
+	c->status = st;
+}
+
+/* A list answer {"key": [...]} that stays below GW_BODY_MAX. */
+struct list {
+	struct gw      *gw;
+	cJSON	       *arr;
+	size_t		bytes;
+	int		truncated;
+	int		oom;
+};
+
+static int
+list_add(struct list *l, cJSON *item)
+{
+	char *text;
+	size_t n;
+
+	if (item == NULL) {
+		l->oom = 1;
+		return 1;
+	}
+	if ((text = cJSON_PrintUnformatted(item)) == NULL) {
+		cJSON_Delete(item);
+		l->oom = 1;
+		return 1;
+	}
+	n = strlen(text) + 1;
+	cJSON_free(text);
+	if (l->bytes + n > GW_BODY_MAX - HTTP_LIST_SLACK) {
+		cJSON_Delete(item);
+		l->truncated = 1;
+		return 1;
+	}
+	l->bytes += n;
+	cJSON_AddItemToArray(l->arr, item);
+	return 0;
+}
+
+static int
+list_order(const struct order *o, void *arg)
+{
+	struct list *l = arg;
+	int serr;
+
+	return list_add(l, order_json(l->gw, o, 0, &serr));
+}
+
+static void
+reply_list(struct call *c, const char *key, struct list *l, int rc)
+{
+	if (rc == -1) {
+		cJSON_Delete(l->arr);
+		reply_error(c, 503, NULL, "the store cannot be read");
+		return;
+	}
+	if (l->oom || (c->answer = cJSON_CreateObject()) == NULL) {
+		cJSON_Delete(l->arr);
+		reply_oom(c);
+		return;
+	}
+	cJSON_AddItemToObject(c->answer, key, l->arr);
+	if (l->truncated)
+		cJSON_AddTrueToObject(c->answer, "truncated");
+	c->status = 200;
+}
+
+/* ---- strict body decoding ---- */
+
+/* Refuse fields not in allowed (NULL-terminated): a typo must not pass silently. */
+static int
+only_fields(struct call *c, const cJSON *obj, const char *path, const char *const *allowed)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, obj) {
+		const char *const *a;
+
+		for (a = allowed; *a; a++)
+			if (strcmp(it->string, *a) == 0)
+				break;
+		if (*a == NULL) {
+			char field[160];
+
+			snprintf(field, sizeof(field), "%s%s%s", path, path[0] ? "." : "",
+			    it->string);
+			reply_error(c, 400, field, "%s: unknown field", field);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+need_object(struct call *c)
+{
+	if (c->body == NULL || !cJSON_IsObject(c->body)) {
+		reply_error(c, 400, NULL, "the body must be a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- handlers ---- */
+
+static void
+h_health(struct call *c)
+{
+	int n = store_order_count_open(c->gw->store);
+
+	if (n < 0) {
+		reply_error(c, 503, NULL, "the store cannot be read");
+		return;
+	}
+	if ((c->answer = cJSON_CreateObject()) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	cJSON_AddTrueToObject(c->answer, "ok");
+	cJSON_AddStringToObject(c->answer, "version", GW_VERSION);
+	cJSON_AddStringToObject(c->answer, "mqtt",
+	    c->gw->mqtt && mqtt_connected(c->gw->mqtt) ? "connected" : "disconnected");
+	cJSON_AddNumberToObject(c->answer, "orders_open", n);
+	c->status = 200;
+}
+
+static cJSON *
+crew_json(const struct crew *cr, const struct device *d, int open_orders)
+{
+	cJSON *j = cJSON_CreateObject(), *pos;
+
+	if (j == NULL)
+		return NULL;
+	cJSON_AddStringToObject(j, "id", cr->id);
+	cJSON_AddStringToObject(j, "name", cr->name);
+	cJSON_AddStringToObject(j, "branch", cr->branch);
+	cJSON_AddStringToObject(j, "device", cr->device);
+	if (d->online < 0)
+		cJSON_AddNullToObject(j, "online");
+	else
+		cJSON_AddBoolToObject(j, "online", d->online);
+	json_time(j, "last_seen_ms", d->last_seen_ms);
+	if (!isnan(d->last_lat) && !isnan(d->last_lon) &&
+	    (pos = cJSON_AddObjectToObject(j, "pos")) != NULL) {
+		cJSON_AddNumberToObject(pos, "lat", d->last_lat);
+		cJSON_AddNumberToObject(pos, "lon", d->last_lon);
+		json_time(pos, "at_ms", d->last_at_ms);
+	} else if (isnan(d->last_lat) || isnan(d->last_lon))
+		cJSON_AddNullToObject(j, "pos");
+	cJSON_AddNumberToObject(j, "open_orders", open_orders);
+	return j;
+}
+
+struct crew_find {
+	const char     *id;
+	cJSON	       *found;
+};
+
+static int
+crew_find(const struct crew *cr, const struct device *d, int open_orders, void *arg)
+{
+	struct crew_find *f = arg;
+
+	if (strcmp(cr->id, f->id) != 0)
+		return 0;
+	f->found = crew_json(cr, d, open_orders);
+	return 1;
+}
+
+static void
+h_crew_put(struct call *c)
+{
+	static const char *const fields[] = { "id", "name", "branch", "device", NULL };
+	struct proto_error pe = { 0 };
+	struct crew cr = { 0 };
+	struct crew_find f;
+	int rc;
+
+	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
+		return;
+	if (pj_str(c->body, "", "id", 1, cr.id, sizeof(cr.id), &pe) != PROTO_OK ||
+	    pj_str(c->body, "", "name", 1, cr.name, sizeof(cr.name), &pe) != PROTO_OK ||
+	    pj_str(c->body, "", "branch", 0, cr.branch, sizeof(cr.branch), &pe) != PROTO_OK ||
+	    pj_str(c->body, "", "device", 1, cr.device, sizeof(cr.device), &pe) != PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	if (!proto_valid_dev(cr.id)) {
+		reply_error(c, 400, "id", "id: must be 1..32 of A-Z a-z 0-9 _ -");
+		return;
+	}
+	if (!proto_valid_dev(cr.device)) {
+		reply_error(c, 400, "device", "device: must be 1..32 of A-Z a-z 0-9 _ -");
+		return;
+	}
+	if (store_begin(c->gw->store) == -1 ||
+	    (rc = store_crew_put(c->gw->store, &cr)) == -1 ||
+	    store_commit(c->gw->store) == -1) {
+		store_rollback(c->gw->store);
+		reply_error(c, 503, NULL, "the store cannot write; nothing was accepted");
+		return;
+	}
+	log_info("crew %s %s with device %s", cr.id, rc ? "registered" : "updated", cr.device);
+	f.id = cr.id;
+	f.found = NULL;
+	if (store_crew_list(c->gw->store, crew_find, &f) == -1 || f.found == NULL) {
+		reply_error(c, 503, NULL, "the store cannot be read");
+		return;
+	}
+	c->answer = f.found;
+	c->status = rc ? 201 : 200;
+}
+
+static int
+list_crew(const struct crew *cr, const struct device *d, int open_orders, void *arg)
+{
+	return list_add(arg, crew_json(cr, d, open_orders));
+}
+
+static void
+h_crews(struct call *c)
+{
+	struct list l = { .gw = c->gw, .arr = cJSON_CreateArray() };
+
+	if (l.arr == NULL) {
+		reply_oom(c);
+		return;
+	}
+	reply_list(c, "crews", &l, store_crew_list(c->gw->store, list_crew, &l));
+}
+
+static void
+h_order_create(struct call *c)
+{
+	static const char *const fields[] = { "category", "address", "site", "summary",
+		"customer", "phone", "radius_m", "call_ended_ms", NULL };
+	static const char *const site_fields[] = { "lat", "lon", "crs", NULL };
+	struct proto_error pe = { 0 };
+	struct order_input in;
+	struct gw_err err = { 0 };
+	struct order *o;
+	const cJSON *site;
+	char crs[16] = "wgs84";
+	int64_t cat = 0, ended = 0;
+
+	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
+		return;
+	memset(&in, 0, sizeof(in));
+	if (pj_int(c->body, "", "category", 1, 1, 7, &cat, &pe) != PROTO_OK ||
+	    pj_str(c->body, "", "address", 1, in.address, sizeof(in.address), &pe) != PROTO_OK)
+		goto bad;
+	site = cJSON_GetObjectItemCaseSensitive(c->body, "site");
+	if (site == NULL || cJSON_IsNull(site)) {
+		reply_error(c, 400, "site", "site: is required");
+		return;
+	}
+	if (!cJSON_IsObject(site)) {
+		reply_error(c, 400, "site", "site: must be an object {lat, lon, crs}");
+		return;
+	}
+	if (only_fields(c, site, "site", site_fields) == -1)
+		return;
+	if (pj_num(site, "site", "lat", 1, -90, 90, &in.lat, &pe) != PROTO_OK ||
+	    pj_num(site, "site", "lon", 1, -180, 180, &in.lon, &pe) != PROTO_OK ||
+	    pj_str(site, "site", "crs", 0, crs, sizeof(crs), &pe) != PROTO_OK)
+		goto bad;
+	if (order_crs_parse(crs, &in.crs) == -1) {
+		reply_error(c, 400, "site.crs", "site.crs: must be wgs84, gcj02 or bd09");
+		return;
+	}
+	if (pj_str(c->body, "", "summary", 0, in.summary, sizeof(in.summary), &pe) != PROTO_OK ||
+	    pj_str(c->body, "", "customer", 0, in.customer, sizeof(in.customer), &pe) != PROTO_OK ||
+	    pj_str(c->body, "", "phone", 0, in.phone, sizeof(in.phone), &pe) != PROTO_OK ||
+	    pj_num(c->body, "", "radius_m", 0, 20, 2000, &in.radius_m, &pe) != PROTO_OK ||
+	    pj_int(c->body, "", "call_ended_ms", 0, 1, INT64_MAX / 2, &ended, &pe) != PROTO_OK)
+		goto bad;
+	if (in.address[0] == '\0') {
+		reply_error(c, 400, "address", "address: must not be empty");
+		return;
+	}
+	in.category = (int)cat;
+	in.call_ended_ms = ended;
+	if ((o = malloc(sizeof(*o))) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	if (order_create(c->gw, &in, o, &err) != GW_OK)
+		reply_gw_err(c, &err);
+	else
+		reply_order(c, 201, o);
+	free(o);
+	return;
+bad:
+	reply_proto_err(c, &pe);
+}
+
+static int
+query_limit(struct call *c, int *limit)
+{
+	const char *v = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "limit");
+	char *end;
+	long n;
+
+	*limit = GW_LIST_DEFAULT;
+	if (v == NULL)
+		return 0;
+	n = strtol(v, &end, 10);
+	if (end == v || *end != '\0' || n < 1 || n > GW_LIST_MAX) {
+		reply_error(c, 400, "limit", "limit: must be an integer in [1, %d]", GW_LIST_MAX);
+		return -1;
+	}
+	*limit = (int)n;
+	return 0;
+}
+
+static void
+h_orders(struct call *c)
+{
+	const char *st = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "state");
+	struct list l = { .gw = c->gw };
+	enum order_state one;
+	int all = 0, filter = -1, limit;
+
+	if (query_limit(c, &limit) == -1)
+		return;
+	if (st != NULL && strcmp(st, "all") == 0)
+		all = 1;
+	else if (st != NULL && strcmp(st, "open") != 0) {
+		if (order_state_parse(st, &one) == -1) {
+			reply_error(c, 400, "state", "state: must be open, all or an order state");
+			return;
+		}
+		filter = (int)one;
+	}
+	if ((l.arr = cJSON_CreateArray()) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	reply_list(c, "orders", &l,
+	    store_order_list(c->gw->store, all, filter, limit, list_order, &l));
+}
+
+static void
+h_callbacks(struct call *c)
+{
+	struct list l = { .gw = c->gw };
+	int limit;
+
+	if (query_limit(c, &limit) == -1)
+		return;
+	if ((l.arr = cJSON_CreateArray()) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	reply_list(c, "callbacks", &l,
+	    store_callback_list(c->gw->store, limit, list_order, &l));
+}
+
+static void
+h_order_get(struct call *c)
+{
+	struct order *o;
+	int rc;
+
+	if ((o = malloc(sizeof(*o))) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	if ((rc = store_order_get(c->gw->store, c->id, o)) == 1)
+		reply_order(c, 200, o);
+	else if (rc == 0)
+		reply_error(c, 404, NULL, "no order \"%s\"", c->id);
+	else
+		reply_error(c, 503, NULL, "the store cannot be read");
+	free(o);
+}
+
+static void
+h_review(struct call *c)
+{
+	static const char *const fields[] = { "action", "crew", "reason", "duplicate_of",
+		"note", NULL };
+	struct proto_error pe = { 0 };
+	struct review_input in;
+	struct gw_err err = { 0 };
+	struct order *o;
+	char action[16] = "", msg_id[PROTO_ID_MAX];
+
+	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
+		return;
+	memset(&in, 0, sizeof(in));
+	if (pj_str(c->body, "", "action", 1, action, sizeof(action), &pe) != PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	if (strcmp(action, "dispatch") == 0) {
+		in.dispatch = 1;
+		if (pj_str(c->body, "", "crew", 1, in.crew, sizeof(in.crew), &pe) != PROTO_OK) {
+			reply_proto_err(c, &pe);
+			return;
+		}
+	} else if (strcmp(action, "decline") == 0) {
+		if (pj_str(c->body, "", "reason", 1, in.reason, sizeof(in.reason), &pe) !=
+		    PROTO_OK ||
+		    pj_str(c->body, "", "duplicate_of", 0, in.duplicate_of,
+		    sizeof(in.duplicate_of), &pe) != PROTO_OK) {
+			reply_proto_err(c, &pe);
+			return;
+		}
+	} else {
+		reply_error(c, 400, "action", "action: must be dispatch or decline");
+		return;
+	}
+	if (pj_str(c->body, "", "note", 0, in.note, sizeof(in.note), &pe) != PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	if ((o = malloc(sizeof(*o))) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	if (order_review(c->gw, c->id, &in, o, msg_id, &err) != GW_OK)
+		reply_gw_err(c, &err);
+	else {
+		reply_order(c, 200, o);
+		if (msg_id[0] && c->gw->mqtt)
+			mqtt_flush(c->gw->mqtt, o->device);
+	}
+	free(o);
+}
+
+static void
+h_callback(struct call *c)
+{
+	static const char *const fields[] = { "outcome", "rating", "note", NULL };
+	struct proto_error pe = { 0 };
+	struct callback_input in;
+	struct gw_err err = { 0 };
+	struct order *o;
+	int64_t rating = 0;
+
+	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
+		return;
+	memset(&in, 0, sizeof(in));
+	if (pj_str(c->body, "", "outcome", 1, in.outcome, sizeof(in.outcome), &pe) != PROTO_OK ||
+	    pj_int(c->body, "", "rating", 0, 1, 5, &rating, &pe) != PROTO_OK ||
+	    pj_str(c->body, "", "note", 0, in.note, sizeof(in.note), &pe) != PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	in.rating = (int)rating;
+	if ((o = malloc(sizeof(*o))) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	if (order_callback(c->gw, c->id, &in, o, &err) != GW_OK)
+		reply_gw_err(c, &err);
+	else
+		reply_order(c, 200, o);
+	free(o);
+}
+
+/* ---- routing ---- */
+
+/* Match path against pattern; the {id} segment goes to id. 1 / 0. */
+static int
+path_match(const char *pattern, const char *path, char id[PROTO_ID_MAX], int *bad_id)
+{
+	while (*pattern && *path) {
+		if (strncmp(pattern, "{id}", 4) == 0) {
+			size_t n = strcspn(path, "/");
+
+			if (n == 0)
+				return 0;
+			if (n >= PROTO_ID_MAX) {
+				*bad_id = 1;
+				n = PROTO_ID_MAX - 1;
+			}
+			memcpy(id, path, n);
+			id[n] = '\0';
+			path += strcspn(path, "/");
+			pattern += 4;
+			continue;
+		}
+		if (*pattern != *path)
+			return 0;
+		pattern++;
+		path++;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+static void
+dispatch(struct call *c, const char *method, const char *url, const struct req *rq)
+{
+	const struct route *r = NULL;
+	int path_known = 0, bad_id = 0;
+	const char *end;
+
+	for (size_t i = 0; i < NROUTES; i++) {
+		char id[PROTO_ID_MAX] = "";
+		int bad = 0;
+
+		if (!path_match(routes[i].path, url, id, &bad))
+			continue;
+		path_known = 1;
+		if (strcmp(routes[i].method, method) == 0) {
+			r = &routes[i];
+			memcpy(c->id, id, sizeof(c->id));
+			bad_id = bad;
+			break;
+		}
+	}
+	if (r == NULL) {
+		if (path_known)
+			reply_error(c, 405, NULL, "%s is not allowed on %s", method, url);
+		else
+			reply_error(c, 404, NULL, "no route %s", url);
+		return;
+	}
+	if (strstr(r->path, "{id}") && (bad_id || !proto_valid_id(c->id))) {
+		reply_error(c, 404, NULL, "no order \"%.39s\"", c->id);
+		return;
+	}
+	if (rq->too_large) {
+		reply_error(c, 413, NULL, "the body is larger than %d bytes", GW_BODY_MAX);
+		return;
+	}
+	if (strcmp(method, "POST") == 0) {
+		if (rq->len == 0) {
+			reply_error(c, 400, NULL, "the body must be a JSON object");
+			return;
+		}
+		c->body = cJSON_ParseWithLengthOpts(rq->body, rq->len, &end, 0);
+		if (c->body != NULL) {
+			while (end < rq->body + rq->len &&
+			    (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+				end++;
+			if (end != rq->body + rq->len) {
+				reply_error(c, 400, NULL, "malformed JSON: trailing data at byte %zu",
+				    (size_t)(end - rq->body));
+				return;
+			}
+		} else {
+			const char *at = cJSON_GetErrorPtr();
+			size_t off = at && at >= rq->body && at <= rq->body + rq->len ?
+			    (size_t)(at - rq->body) : 0;
+
+			reply_error(c, 400, NULL, "malformed JSON near byte %zu", off);
+			return;
+		}
+	}
+	log_debug("http: %s %s (role %s)", method, url, r->role);
+	r->fn(c);
+	if (c->answer == NULL)
+		reply_oom(c);
+}
+
+static enum MHD_Result
+send_answer(struct MHD_Connection *conn, struct call *c)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text = c->answer ? cJSON_PrintUnformatted(c->answer) : NULL;
+	static const char fallback[] =
+	    "{\"error\":{\"status\":503,\"code\":\"unavailable\",\"field\":null,"
+	    "\"message\":\"out of memory\"}}";
+
+	if (text == NULL) {
+		c->status = 503;
+		resp = MHD_create_response_from_buffer(sizeof(fallback) - 1, (void *)fallback,
+		    MHD_RESPMEM_PERSISTENT);
+	} else
+		resp = MHD_create_response_from_buffer(strlen(text), text,
+		    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		cJSON_free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	ret = MHD_queue_response(conn, c->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct gw_http *h = cls;
+	struct req *rq = *con_cls;
+	struct call c;
+	enum MHD_Result ret;
+
+	(void)version;
+	if (rq == NULL) {
+		const char *cl;
+
+		if ((rq = calloc(1, sizeof(*rq))) == NULL)
+			return MHD_NO;
+		*con_cls = rq;
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) > GW_BODY_MAX)
+			rq->too_large = 1;
+		else
+			return MHD_YES;
+	} else if (*upload_size != 0) {
+		if (!rq->too_large && rq->len + *upload_size > GW_BODY_MAX) {
+			rq->too_large = 1;
+			free(rq->body);
+			rq->body = NULL;
+			rq->len = 0;
+		}
+		if (!rq->too_large) {
+			char *nb = realloc(rq->body, rq->len + *upload_size + 1);
+
+			if (nb == NULL)
+				return MHD_NO;
+			memcpy(nb + rq->len, upload, *upload_size);
+			rq->body = nb;
+			rq->len += *upload_size;
+			rq->body[rq->len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	memset(&c, 0, sizeof(c));
+	c.gw = h->gw;
+	c.conn = conn;
+	c.status = 500;
+	if (rq->too_large)
+		reply_error(&c, 413, NULL, "the body is larger than %d bytes", GW_BODY_MAX);
+	else
+		dispatch(&c, method, url, rq);
+	log_debug("http: %s %s -> %u", method, url, c.status);
+	ret = send_answer(conn, &c);
+	cJSON_Delete(c.body);
+	cJSON_Delete(c.answer);
+	return ret;
+}
+
+static void
+completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *rq = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (rq != NULL) {
+		free(rq->body);
+		free(rq);
+		*con_cls = NULL;
+	}
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_warnx("http: %s", buf);
+}
+
+static void
+run(struct gw_http *h)
+{
+	if (MHD_run(h->d) != MHD_YES)
+		log_warnx("http: MHD_run failed");
+}
+
+static void
+io_cb(int fd, short revents, void *arg)
+{
+	(void)fd;
+	(void)revents;
+	run(arg);
+}
+
+static void
+timer_cb(void *arg)
+{
+	run(arg);
+}
+
+static void
+prepare_cb(void *arg)
+{
+	struct gw_http *h = arg;
+	MHD_UNSIGNED_LONG_LONG to;
+
+	if (MHD_get_timeout(h->d, &to) == MHD_YES)
+		loop_timer_start(h->gw->loop, &h->timer,
+		    to > (MHD_UNSIGNED_LONG_LONG)INT32_MAX ? INT32_MAX : (int64_t)to, 0);
+	else
+		loop_timer_stop(h->gw->loop, &h->timer);
+}
+
+struct gw_http *
+http_start(struct gw *gw)
+{
+	const struct gw_conf *cf = gw->conf;
+	const union MHD_DaemonInfo *info;
+	struct sockaddr_storage ss;
+	struct gw_http *h;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, cf->http_bind, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)cf->http_port);
+	} else if (inet_pton(AF_INET6, cf->http_bind,
+	    &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)cf->http_port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		log_warnx("http_bind %s: not an IPv4 or IPv6 address", cf->http_bind);
+		return NULL;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		log_warn("http: calloc");
+		return NULL;
+	}
+	h->gw = gw;
+	h->epfd = -1;
+	loop_timer_init(&h->timer, timer_cb, h);
+	h->d = MHD_start_daemon(flags, (uint16_t)cf->http_port, NULL, NULL, access_cb, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+	    MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONN_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_LIMIT, HTTP_CONN_LIMIT,
+	    MHD_OPTION_END);
+	if (h->d == NULL) {
+		log_warnx("http: cannot listen on %s port %d", cf->http_bind, cf->http_port);
+		free(h);
+		return NULL;
+	}
+	if ((info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD)) == NULL ||
+	    info->epoll_fd < 0 ||
+	    loop_io_add(gw->loop, info->epoll_fd, POLLIN, io_cb, h) == -1 ||
+	    loop_prepare_add(gw->loop, prepare_cb, h) == -1) {
+		log_warnx("http: cannot join the loop");
+		MHD_stop_daemon(h->d);
+		free(h);
+		return NULL;
+	}
+	h->epfd = info->epoll_fd;
+	log_info("http: listening on %s port %d", cf->http_bind, cf->http_port);
+	return h;
+}
+
+void
+http_stop(struct gw_http *h)
+{
+	if (h == NULL)
+		return;
+	loop_timer_stop(h->gw->loop, &h->timer);
+	if (h->epfd >= 0)
+		loop_io_del(h->gw->loop, h->epfd);
+	MHD_stop_daemon(h->d);
+	free(h);
+}

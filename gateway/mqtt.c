@@ -1,0 +1,535 @@
+/*
+ * mqtt.c: the gateway's link to the crews' devices over MQTT (common/mqttc.h).
+ *
+ * Downlink: order pushes live in the outbox table (written by order.c in the
+ * same transaction as the dispatch). They are published with QoS 1 on the
+ * device's order topic, and published again every resend_s until the device's
+ * own "delivered" event acks them: a broker PUBACK only says the broker has
+ * the message, not that the unit stored it (Debian's mosquitto drops QoS 1
+ * messages under load and saves its persistence only periodically). All of a
+ * device's unacked pushes go out again at once when it comes online or says
+ * hello; a hello also gets a SYNC with the gateway's view of its open orders.
+ *
+ * Uplink: events are decoded strictly (proto), checked against the topic's
+ * device, applied once per event id by order.c, and acknowledged with a
+ * PROTO_DOWN_ACK naming the event ids, batched per device and sent before the
+ * next poll. Positions are buffered and written in one transaction per loop
+ * pass. Presence updates the device row.
+ *
+ * This file does not decide anything about orders; it does not touch SQL.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "log.h"
+#include "mqttc.h"
+
+#define MQTT_KEEPALIVE_S	30
+#define ACK_DEVS_MAX		32	/* devices with acks waiting in one loop pass */
+#define POS_BATCH_MAX		256	/* positions buffered before a forced write */
+#define FLUSH_MAX		128	/* outbox rows published per flush */
+#define RESEND_TICK_MS		1000	/* how often the outbox is scanned for resends */
+#define RESEND_LOG_EVERY	60	/* attempts between two "sent again" log lines */
+
+struct ackq {
+	char	dev[PROTO_DEV_MAX];
+	int	n;
+	char	eids[PROTO_ACK_MAX][PROTO_EID_MAX];
+};
+
+struct gw_mqtt {
+	struct gw	       *gw;
+	struct mqttc	       *c;
+	struct loop_timer	resend;
+	unsigned		seq;		/* for ack/sync message ids */
+	int			stopping;	/* mqtt_stop called: a disconnect is expected */
+	int			nacks;
+	struct ackq		acks[ACK_DEVS_MAX];
+	int			npos;
+	struct position		pos[POS_BATCH_MAX];
+};
+
+static void flush_acks(struct gw_mqtt *);
+
+/* ---- downlink ---- */
+
+static int
+publish_down(struct gw_mqtt *m, const char *dev, const struct proto_down *d)
+{
+	char topic[PROTO_TOPIC_MAX], *buf;
+	size_t len;
+	enum proto_err pe;
+	int rc = -1;
+
+	if (proto_topic(topic, sizeof(topic), dev, PROTO_T_ORDER) != PROTO_OK) {
+		log_warnx("mqtt: no topic for device %s", dev);
+		return -1;
+	}
+	if ((buf = malloc(PROTO_MAX_PAYLOAD + 1)) == NULL) {
+		log_warn("mqtt: publish");
+		return -1;
+	}
+	if ((pe = proto_encode_down(d, buf, PROTO_MAX_PAYLOAD + 1, &len)) != PROTO_OK)
+		log_warnx("mqtt: cannot encode %s for %s: %s", proto_down_type_name(d->type), dev,
+		    proto_strerror(pe));
+	else
+		rc = mqttc_publish(m->c, topic, buf, len, 1, 0, NULL);
+	free(buf);
+	return rc;
+}
+
+struct flush_ids {
+	char	ids[FLUSH_MAX][PROTO_ID_MAX];
+	int	n;
+};
+
+static int
+collect_ids(const struct outbox_row *r, void *arg)
+{
+	struct flush_ids *f = arg;
+
+	memcpy(f->ids[f->n++], r->msg_id, PROTO_ID_MAX);
+	return f->n >= FLUSH_MAX;
+}
+
+/* Publish unacked outbox rows of dev (NULL = all devices) that were never sent
+ * or last sent before before_ms. Rows of devices known to be offline wait for
+ * their presence or hello (they would only pile up in the broker), except when
+ * dev is given: the caller knows better. */
+static void
+flush(struct gw_mqtt *m, const char *dev, int64_t before_ms)
+{
+	struct gw *gw = m->gw;
+	struct flush_ids *f;
+	struct outbox_row *r;
+	struct device dv;
+	char topic[PROTO_TOPIC_MAX];
+	int64_t now = clock_wall(gw->clock);
+
+	if (!mqttc_connected(m->c))
+		return;
+	f = calloc(1, sizeof(*f));
+	r = malloc(sizeof(*r));
+	if (f == NULL || r == NULL) {
+		log_warn("mqtt: flush");
+		goto out;
+	}
+	if (store_outbox_pending(gw->store, dev, before_ms, collect_ids, f) == -1)
+		goto out;
+	for (int i = 0; i < f->n; i++) {
+		if (store_outbox_get(gw->store, f->ids[i], r) != 1)
+			continue;
+		if (dev == NULL && store_device_get(gw->store, r->dev, &dv) == 1 &&
+		    dv.online == 0)
+			continue;
+		if (proto_topic(topic, sizeof(topic), r->dev, PROTO_T_ORDER) != PROTO_OK) {
+			log_warnx("mqtt: outbox %s: bad device %s", r->msg_id, r->dev);
+			continue;
+		}
+		if (mqttc_publish(m->c, topic, r->payload, strlen(r->payload), 1, 0, NULL) == -1)
+			break;	/* not connected any more: the next connect flushes */
+		if (store_outbox_sent(gw->store, r->msg_id, now) == -1)
+			break;
+		log_debug("mqtt: %s %s to %s (attempt %d)", r->kind, r->msg_id, r->dev,
+		    r->attempts + 1);
+		/* Say it on the first resend and then every RESEND_LOG_EVERY: a
+		 * unit that is off for hours must not flood the log. */
+		if (r->attempts == 1 || (r->attempts > 0 && r->attempts % RESEND_LOG_EVERY == 0))
+			log_info("mqtt: %s not acked by %s yet: sent again (attempt %d)",
+			    r->msg_id, r->dev, r->attempts + 1);
+	}
+out:
+	free(f);
+	free(r);
+}
+
+void
+mqtt_flush(struct gw_mqtt *m, const char *dev)
+{
+	int64_t now = clock_wall(m->gw->clock);
+
+	flush(m, dev, now - (int64_t)m->gw->conf->resend_s * 1000);
+}
+
+static void
+resend_cb(void *arg)
+{
+	struct gw_mqtt *m = arg;
+	int64_t now = clock_wall(m->gw->clock);
+
+	flush(m, NULL, now - (int64_t)m->gw->conf->resend_s * 1000);
+}
+
+/* Queue an ack of eid to dev, sent before the next poll. */
+static void
+queue_ack(struct gw_mqtt *m, const char *dev, const char *eid)
+{
+	struct ackq *q = NULL;
+
+	for (int i = 0; i < m->nacks; i++)
+		if (strcmp(m->acks[i].dev, dev) == 0)
+			q = &m->acks[i];
+	if (q != NULL && q->n >= PROTO_ACK_MAX) {
+		flush_acks(m);
+		q = NULL;
+	}
+	if (q == NULL) {
+		if (m->nacks >= ACK_DEVS_MAX)
+			flush_acks(m);
+		q = &m->acks[m->nacks++];
+		snprintf(q->dev, sizeof(q->dev), "%s", dev);
+		q->n = 0;
+	}
+	snprintf(q->eids[q->n++], PROTO_EID_MAX, "%s", eid);
+}
+
+static void
+make_msg_id(struct gw_mqtt *m, const char *prefix, char out[PROTO_ID_MAX])
+{
+	snprintf(out, PROTO_ID_MAX, "%s.%lld.%u", prefix,
+	    (long long)clock_wall(m->gw->clock), ++m->seq);
+}
+
+static void
+flush_acks(struct gw_mqtt *m)
+{
+	struct proto_down *d;
+
+	if (m->nacks == 0)
+		return;
+	if ((d = malloc(sizeof(*d))) == NULL) {
+		log_warn("mqtt: acks");
+		m->nacks = 0;
+		return;
+	}
+	for (int i = 0; i < m->nacks; i++) {
+		struct ackq *q = &m->acks[i];
+
+		memset(d, 0, sizeof(*d));
+		d->type = PROTO_DOWN_ACK;
+		make_msg_id(m, "ack", d->msg_id);
+		d->at_ms = clock_wall(m->gw->clock);
+		d->neids = q->n;
+		memcpy(d->eids, q->eids, sizeof(q->eids[0]) * (size_t)q->n);
+		/* A lost ack costs only a resend: the device sends the event
+		 * again and it is acked again as a duplicate. */
+		if (publish_down(m, q->dev, d) == -1)
+			log_debug("mqtt: %d acks to %s not sent", q->n, q->dev);
+	}
+	free(d);
+	m->nacks = 0;
+}
+
+static void
+flush_positions(struct gw_mqtt *m)
+{
+	struct store *st = m->gw->store;
+
+	if (m->npos == 0)
+		return;
+	if (store_begin(st) == -1)
+		goto drop;
+	for (int i = 0; i < m->npos; i++) {
+		struct position *p = &m->pos[i];
+
+		if (store_position_add(st, p) == -1 ||
+		    store_device_position(st, p->dev, p->lat, p->lon, p->at_ms, p->rx_ms) == -1) {
+			store_rollback(st);
+			goto drop;
+		}
+	}
+	if (store_commit(st) == -1) {
+		store_rollback(st);
+		goto drop;
+	}
+	m->npos = 0;
+	return;
+drop:
+	/* Positions are QoS 0 samples; the next ones replace them. */
+	log_warnx("mqtt: %d positions could not be stored", m->npos);
+	m->npos = 0;
+}
+
+static void
+prepare_cb(void *arg)
+{
+	struct gw_mqtt *m = arg;
+
+	flush_positions(m);
+	flush_acks(m);
+}
+
+/* ---- uplink ---- */
+
+static void
+on_hello(struct gw_mqtt *m, const char *dev, const struct proto_event *ev)
+{
+	struct proto_down *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		log_warn("mqtt: hello");
+		return;
+	}
+	if (order_reconcile(m->gw, ev, d->open, &d->nopen) == -1) {
+		log_warnx("mqtt: device %s: hello not reconciled (store)", dev);
+		free(d);
+		return;
+	}
+	d->type = PROTO_DOWN_SYNC;
+	make_msg_id(m, "sync", d->msg_id);
+	d->at_ms = clock_wall(m->gw->clock);
+	if (publish_down(m, dev, d) == -1)
+		log_warnx("mqtt: device %s: sync not sent", dev);
+	log_info("device %s says hello holding %d open orders; the gateway has %d for it",
+	    dev, ev->nopen, d->nopen);
+	free(d);
+	flush(m, dev, INT64_MAX);
+}
+
+static void
+on_event(struct gw_mqtt *m, const char *dev, const void *payload, int len, int64_t rx)
+{
+	struct proto_event *ev;
+	struct proto_error err;
+	enum ev_disposition disp;
+
+	if ((ev = malloc(sizeof(*ev))) == NULL) {
+		log_warn("mqtt: event");
+		return;
+	}
+	memset(&err, 0, sizeof(err));
+	if (proto_decode_event(payload, (size_t)len, ev, &err) != PROTO_OK) {
+		log_warnx("mqtt: device %s: event dropped (%d bytes): %s", dev, len,
+		    err.msg[0] ? err.msg : proto_strerror(err.code));
+		free(ev);
+		return;
+	}
+	disp = order_event(m->gw, dev, ev, payload, (size_t)len, rx);
+	switch (disp) {
+	case EV_APPLIED:
+		if (ev->type == PROTO_EV_HELLO)
+			on_hello(m, dev, ev);
+		queue_ack(m, dev, ev->eid);
+		break;
+	case EV_DUPLICATE:
+		log_debug("device %s: event %s again: acked, not applied", dev, ev->eid);
+		if (ev->type == PROTO_EV_HELLO)
+			on_hello(m, dev, ev);
+		queue_ack(m, dev, ev->eid);
+		break;
+	case EV_REFUSED:
+		/*
+		 * A refused event (unknown order, an order of another device, a
+		 * device id that is not the topic's) is still acked to the sender:
+		 * its journal resends every unacked event forever, and a refusal is
+		 * final, so not acking would only make it repeat (and could starve
+		 * its later events). The refusal is logged as a security event and
+		 * nothing is recorded on any order.
+		 */
+		queue_ack(m, dev, ev->eid);
+		break;
+	case EV_RETRY:
+		log_warnx("device %s: event %s not stored: not acked, the device will resend",
+		    dev, ev->eid);
+		break;
+	}
+	free(ev);
+}
+
+static void
+on_pos(struct gw_mqtt *m, const char *dev, const void *payload, int len, int64_t rx)
+{
+	struct proto_pos p;
+	struct proto_error err;
+	struct device dv;
+	struct position *q;
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	if (proto_decode_pos(payload, (size_t)len, &p, &err) != PROTO_OK) {
+		log_warnx("mqtt: device %s: position dropped: %s", dev,
+		    err.msg[0] ? err.msg : proto_strerror(err.code));
+		return;
+	}
+	if (strcmp(p.dev, dev) != 0) {
+		log_security("device %s: position claims device %s: dropped", dev, p.dev);
+		return;
+	}
+	if ((rc = store_device_get(m->gw->store, dev, &dv)) != 1) {
+		if (rc == 0)
+			log_security("device %s: not registered: position dropped", dev);
+		return;
+	}
+	if (m->npos >= POS_BATCH_MAX)
+		flush_positions(m);
+	q = &m->pos[m->npos++];
+	memset(q, 0, sizeof(*q));
+	memcpy(q->dev, p.dev, sizeof(q->dev));
+	q->at_ms = p.at_ms;
+	q->rx_ms = rx;
+	q->lat = p.fix.lat;
+	q->lon = p.fix.lon;
+	q->eph_m = p.fix.eph_m;
+	q->speed_mps = p.fix.speed_mps;
+	memcpy(q->order_id, p.order_id, sizeof(q->order_id));
+}
+
+static void
+on_presence(struct gw_mqtt *m, const char *dev, const void *payload, int len, int64_t rx)
+{
+	struct proto_presence p;
+	struct proto_error err;
+	struct device dv;
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	if (proto_decode_presence(payload, (size_t)len, &p, &err) != PROTO_OK) {
+		log_warnx("mqtt: device %s: presence dropped: %s", dev,
+		    err.msg[0] ? err.msg : proto_strerror(err.code));
+		return;
+	}
+	if (strcmp(p.dev, dev) != 0) {
+		log_security("device %s: presence claims device %s: dropped", dev, p.dev);
+		return;
+	}
+	if ((rc = store_device_get(m->gw->store, dev, &dv)) != 1) {
+		if (rc == 0)
+			log_warnx("device %s: not registered: presence ignored", dev);
+		return;
+	}
+	if (store_device_presence(m->gw->store, dev, p.online, rx) == -1)
+		return;
+	log_info("device %s is %s", dev, p.online ? "online" : "offline");
+	if (p.online)
+		flush(m, dev, INT64_MAX);
+}
+
+static void
+on_message(void *arg, const char *topic, const void *payload, int len, int qos, int retain)
+{
+	struct gw_mqtt *m = arg;
+	char dev[PROTO_DEV_MAX];
+	enum proto_topic kind;
+	int64_t rx = clock_wall(m->gw->clock);
+
+	(void)qos;
+	(void)retain;
+	if (proto_topic_parse(topic, dev, &kind) != PROTO_OK) {
+		log_warnx("mqtt: message on foreign topic \"%.80s\" dropped", topic);
+		return;
+	}
+	if (len <= 0 || len > PROTO_MAX_PAYLOAD) {
+		log_warnx("mqtt: device %s: payload of %d bytes on %s dropped", dev, len, topic);
+		return;
+	}
+	switch (kind) {
+	case PROTO_T_EVENT:
+		on_event(m, dev, payload, len, rx);
+		break;
+	case PROTO_T_POS:
+		on_pos(m, dev, payload, len, rx);
+		break;
+	case PROTO_T_PRESENCE:
+		on_presence(m, dev, payload, len, rx);
+		break;
+	case PROTO_T_ORDER:
+	default:
+		break;	/* our own downlink: not subscribed */
+	}
+}
+
+static void
+on_connect(void *arg, int session_present)
+{
+	struct gw_mqtt *m = arg;
+	static const enum proto_topic kinds[] = { PROTO_T_EVENT, PROTO_T_POS,
+		PROTO_T_PRESENCE };
+
+	log_debug("mqtt: subscribing (session %s)", session_present ? "kept" : "new");
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (mqttc_subscribe(m->c, proto_topic_pattern(kinds[i]), 1) == -1)
+			log_warnx("mqtt: cannot subscribe to %s", proto_topic_pattern(kinds[i]));
+	/* Pushes made while we were away go out now; the rest on their timer. */
+	flush(m, NULL, clock_wall(m->gw->clock) - (int64_t)m->gw->conf->resend_s * 1000);
+}
+
+static void
+on_disconnect(void *arg, int rc)
+{
+	struct gw_mqtt *m = arg;
+
+	if (m->stopping)
+		return;
+	log_warnx("mqtt: disconnected from %s:%d (%d); reconnecting", m->gw->conf->mqtt_host,
+	    m->gw->conf->mqtt_port, rc);
+}
+
+static void
+on_publish(void *arg, int mid)
+{
+	(void)arg;
+	/* The broker has it. That is not delivery: see the top of this file. */
+	log_debug("mqtt: PUBACK %d", mid);
+}
+
+struct gw_mqtt *
+mqtt_start(struct gw *gw)
+{
+	static const struct mqttc_handlers h = { on_connect, on_disconnect, on_message,
+		on_publish };
+	struct mqttc_config cfg;
+	struct gw_mqtt *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		log_warn("mqtt: calloc");
+		return NULL;
+	}
+	m->gw = gw;
+	loop_timer_init(&m->resend, resend_cb, m);
+	/* Registered before mqttc's own hook so acks queued during a pass are
+	 * written before mqttc decides whether to watch for POLLOUT. */
+	if (loop_prepare_add(gw->loop, prepare_cb, m) == -1) {
+		log_warnx("mqtt: cannot join the loop");
+		free(m);
+		return NULL;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.host = gw->conf->mqtt_host;
+	cfg.port = gw->conf->mqtt_port;
+	cfg.client_id = gw->conf->mqtt_client_id;
+	cfg.clean_session = 0;
+	cfg.keepalive_s = MQTT_KEEPALIVE_S;
+	if ((m->c = mqttc_new(gw->loop, &cfg, &h, m)) == NULL) {
+		free(m);
+		return NULL;
+	}
+	if (mqttc_start(m->c) == -1) {
+		mqttc_free(m->c);
+		free(m);
+		return NULL;
+	}
+	loop_timer_start(gw->loop, &m->resend, RESEND_TICK_MS, RESEND_TICK_MS);
+	return m;
+}
+
+void
+mqtt_stop(struct gw_mqtt *m)
+{
+	if (m == NULL)
+		return;
+	flush_positions(m);
+	flush_acks(m);
+	loop_timer_stop(m->gw->loop, &m->resend);
+	m->stopping = 1;
+	mqttc_stop(m->c);
+	mqttc_free(m->c);
+	free(m);
+}
+
+int
+mqtt_connected(const struct gw_mqtt *m)
+{
+	return m != NULL && mqttc_connected(m->c);
+}

@@ -1,0 +1,987 @@
+/*
+ * store.c: the gateway's SQLite store.
+ *
+ * Owns the connection, the schema (migrations by PRAGMA user_version through
+ * common/db.c) and every prepared statement, kept for the life of the store.
+ * It reads and writes rows; it does not decide anything: which rows change
+ * together, and in which transaction, is order.c's business (store_begin /
+ * store_commit around its calls). Every function returns -1 with a log line on
+ * an SQLite error and leaves the transaction to its caller to roll back.
+ *
+ * The timeline is append-only: triggers refuse UPDATE and DELETE on it, so even
+ * an operator's sqlite3 shell cannot rewrite history by accident.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "gateway.h"
+#include "log.h"
+
+/* Schema version 1: the repair loop. */
+static const char mig_v1[] =
+	"CREATE TABLE crews ("
+	"  id TEXT PRIMARY KEY, name TEXT NOT NULL, branch TEXT NOT NULL DEFAULT '',"
+	"  device TEXT NOT NULL);"
+	"CREATE TABLE devices ("
+	"  id TEXT PRIMARY KEY, crew TEXT, online INTEGER, last_seen_ms INTEGER,"
+	"  last_lat REAL, last_lon REAL, last_at_ms INTEGER);"
+	"CREATE TABLE orders ("
+	"  id TEXT PRIMARY KEY, type TEXT NOT NULL DEFAULT 'repair',"
+	"  category INTEGER NOT NULL, state TEXT NOT NULL,"
+	"  summary TEXT NOT NULL, address TEXT NOT NULL, customer TEXT NOT NULL,"
+	"  phone TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,"
+	"  in_lat REAL NOT NULL, in_lon REAL NOT NULL, in_crs TEXT NOT NULL,"
+	"  radius_m REAL NOT NULL, zone TEXT NOT NULL, zone_name TEXT NOT NULL,"
+	"  crew TEXT, device TEXT, call_ended_ms INTEGER, created_ms INTEGER NOT NULL,"
+	"  reviewed_ms INTEGER, dispatched_ms INTEGER, delivered_ms INTEGER,"
+	"  accepted_ms INTEGER, arrived_ms INTEGER, arrive_method TEXT,"
+	"  completed_ms INTEGER, completed_rx_ms INTEGER, callback_due_ms INTEGER,"
+	"  callback_ms INTEGER, callback_outcome TEXT, rating INTEGER,"
+	"  callback_note TEXT, callback_attempts INTEGER NOT NULL DEFAULT 0,"
+	"  decline_reason TEXT, duplicate_of TEXT, review_note TEXT,"
+	"  delay_reason TEXT, delay_text TEXT, delay_eta_ms INTEGER, delay_at_ms INTEGER,"
+	"  lim_review_s INTEGER NOT NULL, lim_arrive_min INTEGER NOT NULL,"
+	"  lim_complete_min INTEGER NOT NULL, lim_callback_min INTEGER NOT NULL,"
+	"  breached INTEGER NOT NULL DEFAULT 0, next_stage TEXT, next_due_ms INTEGER);"
+	/* The SLA tick and the open list read this index only: closed and declined
+	 * orders have no next_due_ms and are not in it. */
+	"CREATE INDEX orders_next_due ON orders(next_due_ms) WHERE next_due_ms IS NOT NULL;"
+	"CREATE INDEX orders_callback ON orders(callback_due_ms)"
+	"  WHERE state = 'completed' AND callback_ms IS NULL;"
+	"CREATE INDEX orders_device ON orders(device, state);"
+	"CREATE TABLE timeline ("
+	"  order_id TEXT NOT NULL REFERENCES orders(id), seq INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL, at_ms INTEGER NOT NULL, rx_ms INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}',"
+	"  PRIMARY KEY (order_id, seq));"
+	"CREATE TRIGGER timeline_no_update BEFORE UPDATE ON timeline"
+	"  BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;"
+	"CREATE TRIGGER timeline_no_delete BEFORE DELETE ON timeline"
+	"  BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;"
+	"CREATE TABLE device_events ("
+	"  eid TEXT PRIMARY KEY, dev TEXT NOT NULL, seq INTEGER NOT NULL, order_id TEXT,"
+	"  type TEXT NOT NULL, at_ms INTEGER, rx_ms INTEGER NOT NULL,"
+	"  status TEXT NOT NULL, payload TEXT NOT NULL);"
+	"CREATE TABLE outbox ("
+	"  msg_id TEXT PRIMARY KEY, dev TEXT NOT NULL, order_id TEXT, kind TEXT NOT NULL,"
+	"  payload TEXT NOT NULL, created_ms INTEGER NOT NULL, last_sent_ms INTEGER,"
+	"  attempts INTEGER NOT NULL DEFAULT 0, acked_ms INTEGER);"
+	"CREATE INDEX outbox_pending ON outbox(dev, created_ms) WHERE acked_ms IS NULL;"
+	"CREATE TABLE positions ("
+	"  dev TEXT NOT NULL, at_ms INTEGER NOT NULL, rx_ms INTEGER NOT NULL,"
+	"  lat REAL NOT NULL, lon REAL NOT NULL, eph REAL, speed REAL, order_id TEXT);"
+	"CREATE INDEX positions_dev ON positions(dev, at_ms);";
+
+static const char *const migrations[] = { mig_v1 };
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* The columns of orders, in the order of struct order's binding below. */
+enum ocol {
+	OC_ID, OC_CATEGORY, OC_STATE, OC_SUMMARY, OC_ADDRESS, OC_CUSTOMER, OC_PHONE,
+	OC_LAT, OC_LON, OC_IN_LAT, OC_IN_LON, OC_IN_CRS, OC_RADIUS, OC_ZONE,
+	OC_ZONE_NAME, OC_CREW, OC_DEVICE, OC_CALL_ENDED, OC_CREATED, OC_REVIEWED,
+	OC_DISPATCHED, OC_DELIVERED, OC_ACCEPTED, OC_ARRIVED, OC_ARRIVE_METHOD,
+	OC_COMPLETED, OC_COMPLETED_RX, OC_CALLBACK_DUE, OC_CALLBACK, OC_CB_OUTCOME,
+	OC_RATING, OC_CB_NOTE, OC_CB_ATTEMPTS, OC_DECLINE_REASON, OC_DUPLICATE_OF,
+	OC_REVIEW_NOTE, OC_DELAY_REASON, OC_DELAY_TEXT, OC_DELAY_ETA, OC_DELAY_AT,
+	OC_LIM_REVIEW, OC_LIM_ARRIVE, OC_LIM_COMPLETE, OC_LIM_CALLBACK, OC_BREACHED,
+	OC_NEXT_STAGE, OC_NEXT_DUE, OC_N
+};
+
+static const char *const ocols[OC_N] = {
+	"id", "category", "state", "summary", "address", "customer", "phone",
+	"lat", "lon", "in_lat", "in_lon", "in_crs", "radius_m", "zone",
+	"zone_name", "crew", "device", "call_ended_ms", "created_ms", "reviewed_ms",
+	"dispatched_ms", "delivered_ms", "accepted_ms", "arrived_ms", "arrive_method",
+	"completed_ms", "completed_rx_ms", "callback_due_ms", "callback_ms", "callback_outcome",
+	"rating", "callback_note", "callback_attempts", "decline_reason", "duplicate_of",
+	"review_note", "delay_reason", "delay_text", "delay_eta_ms", "delay_at_ms",
+	"lim_review_s", "lim_arrive_min", "lim_complete_min", "lim_callback_min", "breached",
+	"next_stage", "next_due_ms",
+};
+
+enum stmt_id {
+	S_ORDER_GET, S_ORDER_INSERT, S_ORDER_UPDATE, S_ORDER_MAXSEQ, S_ORDER_LIST_OPEN,
+	S_ORDER_LIST_ALL, S_ORDER_LIST_STATE, S_ORDER_DUE, S_CALLBACKS, S_ON_DEVICE,
+	S_COUNT_OPEN, S_TL_NEXT, S_TL_INSERT, S_TL_LIST, S_CREW_GET, S_CREW_INSERT,
+	S_CREW_UPDATE, S_CREW_LIST, S_DEV_ENSURE, S_DEV_GET, S_DEV_PRESENCE, S_DEV_POS,
+	S_EV_INSERT, S_EV_SEEN, S_OB_INSERT, S_OB_GET, S_OB_ACK, S_OB_SENT, S_OB_PENDING,
+	S_OB_PENDING_DEV, S_OB_COUNT_ORDER, S_POS_INSERT, S_N
+};
+
+struct store {
+	sqlite3	       *db;
+	sqlite3_stmt   *st[S_N];
+};
+
+#define OPEN_STATES	"('recorded','dispatched','delivered','accepted','arrived'," \
+			"'completed','reopened')"
+#define ON_DEVICE_STATES "('dispatched','delivered','accepted','arrived')"
+
+/* Build "SELECT c1, c2, ... FROM orders " into buf. */
+static int
+order_select(char *buf, size_t cap, const char *tail)
+{
+	size_t n = 0;
+	int w;
+
+	w = snprintf(buf, cap, "SELECT ");
+	n += (size_t)w;
+	for (int i = 0; i < OC_N; i++) {
+		w = snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", ocols[i]);
+		if (w < 0 || (size_t)w >= cap - n)
+			return -1;
+		n += (size_t)w;
+	}
+	w = snprintf(buf + n, cap - n, " FROM orders %s", tail);
+	return w < 0 || (size_t)w >= cap - n ? -1 : 0;
+}
+
+static int
+order_insert_sql(char *buf, size_t cap)
+{
+	size_t n = 0;
+	int w;
+
+	w = snprintf(buf, cap, "INSERT INTO orders (");
+	n += (size_t)w;
+	for (int i = 0; i < OC_N; i++) {
+		w = snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", ocols[i]);
+		if (w < 0 || (size_t)w >= cap - n)
+			return -1;
+		n += (size_t)w;
+	}
+	w = snprintf(buf + n, cap - n, ") VALUES (");
+	n += (size_t)w;
+	for (int i = 0; i < OC_N; i++) {
+		w = snprintf(buf + n, cap - n, "%s?%d", i ? ", " : "", i + 1);
+		if (w < 0 || (size_t)w >= cap - n)
+			return -1;
+		n += (size_t)w;
+	}
+	w = snprintf(buf + n, cap - n, ")");
+	return w < 0 || (size_t)w >= cap - n ? -1 : 0;
+}
+
+static int
+order_update_sql(char *buf, size_t cap)
+{
+	size_t n = 0;
+	int w;
+
+	w = snprintf(buf, cap, "UPDATE orders SET ");
+	n += (size_t)w;
+	for (int i = 1; i < OC_N; i++) {
+		w = snprintf(buf + n, cap - n, "%s%s = ?%d", i > 1 ? ", " : "", ocols[i], i + 1);
+		if (w < 0 || (size_t)w >= cap - n)
+			return -1;
+		n += (size_t)w;
+	}
+	w = snprintf(buf + n, cap - n, " WHERE id = ?1");
+	return w < 0 || (size_t)w >= cap - n ? -1 : 0;
+}
+
+/* Times: 0 = unknown, stored as NULL. */
+static int
+bind_t(sqlite3_stmt *s, int idx, int64_t v)
+{
+	return v == 0 ? sqlite3_bind_null(s, idx) : sqlite3_bind_int64(s, idx, v);
+}
+
+/* Empty strings of optional fields are stored as NULL. */
+static int
+bind_opt(sqlite3_stmt *s, int idx, const char *v)
+{
+	return v[0] == '\0' ? sqlite3_bind_null(s, idx) : db_bind_text(s, idx, v);
+}
+
+static int
+order_bind(sqlite3_stmt *s, const struct order *o)
+{
+	int rc = 0;
+
+#define B(x) do { if ((x) != SQLITE_OK) rc = -1; } while (0)
+	B(db_bind_text(s, OC_ID + 1, o->id));
+	B(sqlite3_bind_int(s, OC_CATEGORY + 1, o->category));
+	B(db_bind_text(s, OC_STATE + 1, order_state_name(o->state)));
+	B(db_bind_text(s, OC_SUMMARY + 1, o->summary));
+	B(db_bind_text(s, OC_ADDRESS + 1, o->address));
+	B(db_bind_text(s, OC_CUSTOMER + 1, o->customer));
+	B(db_bind_text(s, OC_PHONE + 1, o->phone));
+	B(sqlite3_bind_double(s, OC_LAT + 1, o->lat));
+	B(sqlite3_bind_double(s, OC_LON + 1, o->lon));
+	B(sqlite3_bind_double(s, OC_IN_LAT + 1, o->in_lat));
+	B(sqlite3_bind_double(s, OC_IN_LON + 1, o->in_lon));
+	B(db_bind_text(s, OC_IN_CRS + 1, order_crs_name(o->in_crs)));
+	B(sqlite3_bind_double(s, OC_RADIUS + 1, o->radius_m));
+	B(db_bind_text(s, OC_ZONE + 1, maps_zone_name(o->zone)));
+	B(db_bind_text(s, OC_ZONE_NAME + 1, o->zone_name));
+	B(bind_opt(s, OC_CREW + 1, o->crew));
+	B(bind_opt(s, OC_DEVICE + 1, o->device));
+	B(bind_t(s, OC_CALL_ENDED + 1, o->call_ended_ms));
+	B(bind_t(s, OC_CREATED + 1, o->created_ms));
+	B(bind_t(s, OC_REVIEWED + 1, o->reviewed_ms));
+	B(bind_t(s, OC_DISPATCHED + 1, o->dispatched_ms));
+	B(bind_t(s, OC_DELIVERED + 1, o->delivered_ms));
+	B(bind_t(s, OC_ACCEPTED + 1, o->accepted_ms));
+	B(bind_t(s, OC_ARRIVED + 1, o->arrived_ms));
+	B(bind_opt(s, OC_ARRIVE_METHOD + 1, o->arrive_method));
+	B(bind_t(s, OC_COMPLETED + 1, o->completed_ms));
+	B(bind_t(s, OC_COMPLETED_RX + 1, o->completed_rx_ms));
+	B(bind_t(s, OC_CALLBACK_DUE + 1, o->callback_due_ms));
+	B(bind_t(s, OC_CALLBACK + 1, o->callback_ms));
+	B(bind_opt(s, OC_CB_OUTCOME + 1, o->callback_outcome));
+	B(o->rating ? sqlite3_bind_int(s, OC_RATING + 1, o->rating) :
+	    sqlite3_bind_null(s, OC_RATING + 1));
+	B(bind_opt(s, OC_CB_NOTE + 1, o->callback_note));
+	B(sqlite3_bind_int(s, OC_CB_ATTEMPTS + 1, o->callback_attempts));
+	B(bind_opt(s, OC_DECLINE_REASON + 1, o->decline_reason));
+	B(bind_opt(s, OC_DUPLICATE_OF + 1, o->duplicate_of));
+	B(bind_opt(s, OC_REVIEW_NOTE + 1, o->review_note));
+	B(bind_opt(s, OC_DELAY_REASON + 1, o->delay_reason));
+	B(bind_opt(s, OC_DELAY_TEXT + 1, o->delay_text));
+	B(bind_t(s, OC_DELAY_ETA + 1, o->delay_eta_ms));
+	B(bind_t(s, OC_DELAY_AT + 1, o->delay_at_ms));
+	B(sqlite3_bind_int(s, OC_LIM_REVIEW + 1, o->lim.review_s));
+	B(sqlite3_bind_int(s, OC_LIM_ARRIVE + 1, o->lim.arrive_min));
+	B(sqlite3_bind_int(s, OC_LIM_COMPLETE + 1, o->lim.complete_min));
+	B(sqlite3_bind_int(s, OC_LIM_CALLBACK + 1, o->lim.callback_min));
+	B(sqlite3_bind_int64(s, OC_BREACHED + 1, (int64_t)o->breached));
+	B(o->next_due_ms ? db_bind_text(s, OC_NEXT_STAGE + 1, sla_stage_name(o->next_stage)) :
+	    sqlite3_bind_null(s, OC_NEXT_STAGE + 1));
+	B(bind_t(s, OC_NEXT_DUE + 1, o->next_due_ms));
+#undef B
+	return rc;
+}
+
+static void
+order_read(sqlite3_stmt *s, struct order *o)
+{
+	char w[GW_WORD_MAX];
+
+	memset(o, 0, sizeof(*o));
+	db_col_text(s, OC_ID, o->id, sizeof(o->id));
+	o->category = (int)db_col_i64(s, OC_CATEGORY, 0);
+	if (order_state_parse(db_col_text(s, OC_STATE, w, sizeof(w)), &o->state) == -1)
+		o->state = ORD_RECORDED;
+	db_col_text(s, OC_SUMMARY, o->summary, sizeof(o->summary));
+	db_col_text(s, OC_ADDRESS, o->address, sizeof(o->address));
+	db_col_text(s, OC_CUSTOMER, o->customer, sizeof(o->customer));
+	db_col_text(s, OC_PHONE, o->phone, sizeof(o->phone));
+	o->lat = db_col_double(s, OC_LAT, NAN);
+	o->lon = db_col_double(s, OC_LON, NAN);
+	o->in_lat = db_col_double(s, OC_IN_LAT, NAN);
+	o->in_lon = db_col_double(s, OC_IN_LON, NAN);
+	if (order_crs_parse(db_col_text(s, OC_IN_CRS, w, sizeof(w)), &o->in_crs) == -1)
+		o->in_crs = MAPS_WGS84;
+	o->radius_m = db_col_double(s, OC_RADIUS, 0);
+	if (maps_zone_parse(db_col_text(s, OC_ZONE, w, sizeof(w)), &o->zone) == -1)
+		o->zone = MAPS_ZONE_RURAL;
+	db_col_text(s, OC_ZONE_NAME, o->zone_name, sizeof(o->zone_name));
+	db_col_text(s, OC_CREW, o->crew, sizeof(o->crew));
+	db_col_text(s, OC_DEVICE, o->device, sizeof(o->device));
+	o->call_ended_ms = db_col_i64(s, OC_CALL_ENDED, 0);
+	o->created_ms = db_col_i64(s, OC_CREATED, 0);
+	o->reviewed_ms = db_col_i64(s, OC_REVIEWED, 0);
+	o->dispatched_ms = db_col_i64(s, OC_DISPATCHED, 0);
+	o->delivered_ms = db_col_i64(s, OC_DELIVERED, 0);
+	o->accepted_ms = db_col_i64(s, OC_ACCEPTED, 0);
+	o->arrived_ms = db_col_i64(s, OC_ARRIVED, 0);
+	db_col_text(s, OC_ARRIVE_METHOD, o->arrive_method, sizeof(o->arrive_method));
+	o->completed_ms = db_col_i64(s, OC_COMPLETED, 0);
+	o->completed_rx_ms = db_col_i64(s, OC_COMPLETED_RX, 0);
+	o->callback_due_ms = db_col_i64(s, OC_CALLBACK_DUE, 0);
+	o->callback_ms = db_col_i64(s, OC_CALLBACK, 0);
+	db_col_text(s, OC_CB_OUTCOME, o->callback_outcome, sizeof(o->callback_outcome));
+	o->rating = (int)db_col_i64(s, OC_RATING, 0);
+	db_col_text(s, OC_CB_NOTE, o->callback_note, sizeof(o->callback_note));
+	o->callback_attempts = (int)db_col_i64(s, OC_CB_ATTEMPTS, 0);
+	db_col_text(s, OC_DECLINE_REASON, o->decline_reason, sizeof(o->decline_reason));
+	db_col_text(s, OC_DUPLICATE_OF, o->duplicate_of, sizeof(o->duplicate_of));
+	db_col_text(s, OC_REVIEW_NOTE, o->review_note, sizeof(o->review_note));
+	db_col_text(s, OC_DELAY_REASON, o->delay_reason, sizeof(o->delay_reason));
+	db_col_text(s, OC_DELAY_TEXT, o->delay_text, sizeof(o->delay_text));
+	o->delay_eta_ms = db_col_i64(s, OC_DELAY_ETA, 0);
+	o->delay_at_ms = db_col_i64(s, OC_DELAY_AT, 0);
+	o->lim.review_s = (int)db_col_i64(s, OC_LIM_REVIEW, 0);
+	o->lim.arrive_min = (int)db_col_i64(s, OC_LIM_ARRIVE, 0);
+	o->lim.complete_min = (int)db_col_i64(s, OC_LIM_COMPLETE, 0);
+	o->lim.callback_min = (int)db_col_i64(s, OC_LIM_CALLBACK, 0);
+	o->breached = (unsigned)db_col_i64(s, OC_BREACHED, 0);
+	db_col_text(s, OC_NEXT_STAGE, w, sizeof(w));
+	o->next_stage = SLA_REVIEW;
+	for (int i = 0; i < SLA_NSTAGES; i++)
+		if (strcmp(w, sla_stage_name((enum sla_stage)i)) == 0)
+			o->next_stage = (enum sla_stage)i;
+	o->next_due_ms = db_col_i64(s, OC_NEXT_DUE, 0);
+}
+
+static int
+prepare_all(struct store *s)
+{
+	static const struct { enum stmt_id id; const char *sql; } fixed[] = {
+		{ S_ORDER_MAXSEQ, "SELECT MAX(CAST(substr(id, 13) AS INTEGER)) FROM orders"
+		    " WHERE id LIKE ?1" },
+		{ S_COUNT_OPEN, "SELECT COUNT(*) FROM orders WHERE state IN " OPEN_STATES },
+		{ S_TL_NEXT, "SELECT COALESCE(MAX(seq), 0) + 1 FROM timeline WHERE order_id = ?1" },
+		{ S_TL_INSERT, "INSERT INTO timeline (order_id, seq, kind, at_ms, rx_ms, actor,"
+		    " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
+		{ S_TL_LIST, "SELECT seq, kind, at_ms, rx_ms, actor, detail FROM timeline"
+		    " WHERE order_id = ?1 ORDER BY seq" },
+		{ S_CREW_GET, "SELECT id, name, branch, device FROM crews WHERE id = ?1" },
+		{ S_CREW_INSERT, "INSERT INTO crews (id, name, branch, device)"
+		    " VALUES (?1, ?2, ?3, ?4)" },
+		{ S_CREW_UPDATE, "UPDATE crews SET name = ?2, branch = ?3, device = ?4"
+		    " WHERE id = ?1" },
+		{ S_CREW_LIST, "SELECT c.id, c.name, c.branch, c.device, d.online,"
+		    " d.last_seen_ms, d.last_lat, d.last_lon, d.last_at_ms,"
+		    " (SELECT COUNT(*) FROM orders o WHERE o.crew = c.id AND o.state IN "
+		    OPEN_STATES ") FROM crews c LEFT JOIN devices d ON d.id = c.device"
+		    " ORDER BY c.id" },
+		{ S_DEV_ENSURE, "INSERT INTO devices (id, crew) VALUES (?1, ?2)"
+		    " ON CONFLICT(id) DO UPDATE SET crew = excluded.crew" },
+		{ S_DEV_GET, "SELECT id, crew, online, last_seen_ms, last_lat, last_lon,"
+		    " last_at_ms FROM devices WHERE id = ?1" },
+		{ S_DEV_PRESENCE, "UPDATE devices SET online = ?2, last_seen_ms = ?3 WHERE id = ?1" },
+		{ S_DEV_POS, "UPDATE devices SET last_lat = ?2, last_lon = ?3, last_at_ms = ?4,"
+		    " last_seen_ms = MAX(COALESCE(last_seen_ms, 0), ?5) WHERE id = ?1"
+		    " AND (last_at_ms IS NULL OR last_at_ms <= ?4)" },
+		{ S_EV_INSERT, "INSERT INTO device_events (eid, dev, seq, order_id, type, at_ms,"
+		    " rx_ms, status, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+		    " ON CONFLICT(eid) DO NOTHING" },
+		{ S_EV_SEEN, "SELECT 1 FROM device_events WHERE eid = ?1" },
+		{ S_OB_INSERT, "INSERT INTO outbox (msg_id, dev, order_id, kind, payload,"
+		    " created_ms, last_sent_ms, attempts, acked_ms)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" },
+		{ S_OB_GET, "SELECT msg_id, dev, order_id, kind, payload, created_ms,"
+		    " last_sent_ms, attempts, acked_ms FROM outbox WHERE msg_id = ?1" },
+		{ S_OB_ACK, "UPDATE outbox SET acked_ms = ?2 WHERE msg_id = ?1"
+		    " AND acked_ms IS NULL" },
+		{ S_OB_SENT, "UPDATE outbox SET last_sent_ms = ?2, attempts = attempts + 1"
+		    " WHERE msg_id = ?1" },
+		{ S_OB_PENDING, "SELECT msg_id, dev, order_id, kind, payload, created_ms,"
+		    " last_sent_ms, attempts, acked_ms FROM outbox WHERE acked_ms IS NULL"
+		    " AND (last_sent_ms IS NULL OR last_sent_ms < ?1) ORDER BY created_ms" },
+		{ S_OB_PENDING_DEV, "SELECT msg_id, dev, order_id, kind, payload, created_ms,"
+		    " last_sent_ms, attempts, acked_ms FROM outbox WHERE acked_ms IS NULL"
+		    " AND dev = ?2 AND (last_sent_ms IS NULL OR last_sent_ms < ?1)"
+		    " ORDER BY created_ms" },
+		{ S_OB_COUNT_ORDER, "SELECT COUNT(*) FROM outbox WHERE order_id = ?1" },
+		{ S_POS_INSERT, "INSERT INTO positions (dev, at_ms, rx_ms, lat, lon, eph, speed,"
+		    " order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
+	};
+	static const struct { enum stmt_id id; const char *tail; } selects[] = {
+		{ S_ORDER_GET, "WHERE id = ?1" },
+		{ S_ORDER_LIST_OPEN, "WHERE state IN " OPEN_STATES
+		    " ORDER BY next_due_ms IS NULL, next_due_ms, id LIMIT ?1" },
+		{ S_ORDER_LIST_ALL, "ORDER BY next_due_ms IS NULL, next_due_ms, id LIMIT ?1" },
+		{ S_ORDER_LIST_STATE, "WHERE state = ?2"
+		    " ORDER BY next_due_ms IS NULL, next_due_ms, id LIMIT ?1" },
+		{ S_ORDER_DUE, "WHERE next_due_ms IS NOT NULL AND next_due_ms <= ?1"
+		    " ORDER BY next_due_ms LIMIT ?2" },
+		{ S_CALLBACKS, "WHERE state = 'completed' AND callback_ms IS NULL"
+		    " ORDER BY callback_due_ms, id LIMIT ?1" },
+		{ S_ON_DEVICE, "WHERE device = ?1 AND state IN " ON_DEVICE_STATES " ORDER BY id" },
+	};
+	char sql[4096];
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (db_prepare(s->db, fixed[i].sql, &s->st[fixed[i].id]) == -1)
+			return -1;
+	for (size_t i = 0; i < sizeof(selects) / sizeof(selects[0]); i++) {
+		if (order_select(sql, sizeof(sql), selects[i].tail) == -1 ||
+		    db_prepare(s->db, sql, &s->st[selects[i].id]) == -1)
+			return -1;
+	}
+	if (order_insert_sql(sql, sizeof(sql)) == -1 ||
+	    db_prepare(s->db, sql, &s->st[S_ORDER_INSERT]) == -1)
+		return -1;
+	if (order_update_sql(sql, sizeof(sql)) == -1 ||
+	    db_prepare(s->db, sql, &s->st[S_ORDER_UPDATE]) == -1)
+		return -1;
+	return 0;
+}
+
+struct store *
+store_open(const char *path)
+{
+	struct store *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warn("store: calloc");
+		return NULL;
+	}
+	if (db_open(path, migrations, NMIGRATIONS, &s->db) == -1) {
+		free(s);
+		return NULL;
+	}
+	if (prepare_all(s) == -1) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < S_N; i++)
+		sqlite3_finalize(s->st[i]);
+	db_close(s->db);
+	free(s);
+}
+
+int
+store_version(struct store *s)
+{
+	return db_version(s->db);
+}
+
+int
+store_begin(struct store *s)
+{
+	return db_begin(s->db);
+}
+
+int
+store_commit(struct store *s)
+{
+	return db_commit(s->db);
+}
+
+void
+store_rollback(struct store *s)
+{
+	db_rollback(s->db);
+}
+
+/* Take statement id, reset and clear for new bindings. */
+static sqlite3_stmt *
+stmt(struct store *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = s->st[id];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static int
+step_err(struct store *s, const char *what)
+{
+	log_warnx("store: %s: %s", what, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+/* Run a statement that returns no rows. 0 / -1. */
+static int
+step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return step_err(s, what);
+	return 0;
+}
+
+int
+store_order_get(struct store *s, const char *id, struct order *out)
+{
+	sqlite3_stmt *st = stmt(s, S_ORDER_GET);
+	int rc;
+
+	db_bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		order_read(st, out);
+		sqlite3_reset(st);
+		return 1;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : step_err(s, "order get");
+}
+
+int
+store_order_insert(struct store *s, const struct order *o)
+{
+	sqlite3_stmt *st = stmt(s, S_ORDER_INSERT);
+
+	if (order_bind(st, o) == -1)
+		return step_err(s, "order insert bind");
+	return step_done(s, st, "order insert");
+}
+
+int
+store_order_update(struct store *s, const struct order *o)
+{
+	sqlite3_stmt *st = stmt(s, S_ORDER_UPDATE);
+
+	if (order_bind(st, o) == -1)
+		return step_err(s, "order update bind");
+	if (step_done(s, st, "order update") == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 0 : -1;
+}
+
+int
+store_order_next_id(struct store *s, int64_t now_ms, char *out, size_t cap)
+{
+	sqlite3_stmt *st = stmt(s, S_ORDER_MAXSEQ);
+	char like[32];
+	int64_t local_days, max = 0;
+	int y, rc, w;
+	unsigned m, d;
+
+	local_days = (now_ms + CLOCK_LOCAL_OFFSET_MS) / 86400000LL;
+	if ((now_ms + CLOCK_LOCAL_OFFSET_MS) % 86400000LL < 0)
+		local_days--;
+	clock_civil_from_days(local_days, &y, &m, &d);
+	snprintf(like, sizeof(like), "LC-%04d%02u%02u-%%", y, m, d);
+	db_bind_text(st, 1, like);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		max = db_col_i64(st, 0, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return step_err(s, "order next id");
+	w = snprintf(out, cap, "LC-%04d%02u%02u-%04lld", y, m, d, (long long)(max + 1));
+	return w < 0 || (size_t)w >= cap ? -1 : 0;
+}
+
+static int
+order_rows(struct store *s, sqlite3_stmt *st, store_order_cb cb, void *arg, const char *what)
+{
+	struct order *o;
+	int rc;
+
+	if ((o = malloc(sizeof(*o))) == NULL) {
+		sqlite3_reset(st);
+		log_warn("store: %s", what);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		order_read(st, o);
+		if (cb(o, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	free(o);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : step_err(s, what);
+}
+
+int
+store_order_list(struct store *s, int all, int state_filter, int limit, store_order_cb cb,
+    void *arg)
+{
+	sqlite3_stmt *st;
+
+	if (state_filter >= 0) {
+		st = stmt(s, S_ORDER_LIST_STATE);
+		db_bind_text(st, 2, order_state_name((enum order_state)state_filter));
+	} else
+		st = stmt(s, all ? S_ORDER_LIST_ALL : S_ORDER_LIST_OPEN);
+	sqlite3_bind_int(st, 1, limit);
+	return order_rows(s, st, cb, arg, "order list");
+}
+
+int
+store_order_due(struct store *s, int64_t now_ms, int limit, store_order_cb cb, void *arg)
+{
+	sqlite3_stmt *st = stmt(s, S_ORDER_DUE);
+
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int(st, 2, limit);
+	return order_rows(s, st, cb, arg, "order due");
+}
+
+int
+store_callback_list(struct store *s, int limit, store_order_cb cb, void *arg)
+{
+	sqlite3_stmt *st = stmt(s, S_CALLBACKS);
+
+	sqlite3_bind_int(st, 1, limit);
+	return order_rows(s, st, cb, arg, "callback list");
+}
+
+int
+store_order_on_device(struct store *s, const char *dev, store_order_cb cb, void *arg)
+{
+	sqlite3_stmt *st = stmt(s, S_ON_DEVICE);
+
+	db_bind_text(st, 1, dev);
+	return order_rows(s, st, cb, arg, "orders on device");
+}
+
+static int64_t
+scalar(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int64_t v = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = db_col_i64(st, 0, 0);
+	else
+		step_err(s, what);
+	sqlite3_reset(st);
+	return v;
+}
+
+int
+store_order_count_open(struct store *s)
+{
+	return (int)scalar(s, stmt(s, S_COUNT_OPEN), "count open");
+}
+
+int
+store_tl_append(struct store *s, const char *order_id, const char *kind, int64_t at_ms,
+    int64_t rx_ms, const char *actor, const char *detail, int *seq)
+{
+	sqlite3_stmt *st = stmt(s, S_TL_NEXT);
+	int64_t next;
+
+	db_bind_text(st, 1, order_id);
+	if ((next = scalar(s, st, "timeline seq")) < 1)
+		return -1;
+	st = stmt(s, S_TL_INSERT);
+	db_bind_text(st, 1, order_id);
+	sqlite3_bind_int64(st, 2, next);
+	db_bind_text(st, 3, kind);
+	sqlite3_bind_int64(st, 4, at_ms);
+	sqlite3_bind_int64(st, 5, rx_ms);
+	db_bind_text(st, 6, actor);
+	db_bind_text(st, 7, detail ? detail : "{}");
+	if (step_done(s, st, "timeline append") == -1)
+		return -1;
+	if (seq)
+		*seq = (int)next;
+	return 0;
+}
+
+int
+store_tl_list(struct store *s, const char *order_id, store_tl_cb cb, void *arg)
+{
+	sqlite3_stmt *st = stmt(s, S_TL_LIST);
+	struct tl_entry *e;
+	int rc;
+
+	if ((e = malloc(sizeof(*e))) == NULL) {
+		log_warn("store: timeline list");
+		return -1;
+	}
+	db_bind_text(st, 1, order_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		e->seq = (int)db_col_i64(st, 0, 0);
+		db_col_text(st, 1, e->kind, sizeof(e->kind));
+		e->at_ms = db_col_i64(st, 2, 0);
+		e->rx_ms = db_col_i64(st, 3, 0);
+		db_col_text(st, 4, e->actor, sizeof(e->actor));
+		db_col_text(st, 5, e->detail, sizeof(e->detail));
+		if (cb(e, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	free(e);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : step_err(s, "timeline list");
+}
+
+int
+store_crew_put(struct store *s, const struct crew *c)
+{
+	sqlite3_stmt *st;
+	int created;
+
+	st = stmt(s, S_CREW_UPDATE);
+	db_bind_text(st, 1, c->id);
+	db_bind_text(st, 2, c->name);
+	db_bind_text(st, 3, c->branch);
+	db_bind_text(st, 4, c->device);
+	if (step_done(s, st, "crew update") == -1)
+		return -1;
+	created = sqlite3_changes(s->db) == 0;
+	if (created) {
+		st = stmt(s, S_CREW_INSERT);
+		db_bind_text(st, 1, c->id);
+		db_bind_text(st, 2, c->name);
+		db_bind_text(st, 3, c->branch);
+		db_bind_text(st, 4, c->device);
+		if (step_done(s, st, "crew insert") == -1)
+			return -1;
+	}
+	st = stmt(s, S_DEV_ENSURE);
+	db_bind_text(st, 1, c->device);
+	db_bind_text(st, 2, c->id);
+	if (step_done(s, st, "device ensure") == -1)
+		return -1;
+	return created;
+}
+
+int
+store_crew_get(struct store *s, const char *id, struct crew *out)
+{
+	sqlite3_stmt *st = stmt(s, S_CREW_GET);
+	int rc;
+
+	db_bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		db_col_text(st, 0, out->id, sizeof(out->id));
+		db_col_text(st, 1, out->name, sizeof(out->name));
+		db_col_text(st, 2, out->branch, sizeof(out->branch));
+		db_col_text(st, 3, out->device, sizeof(out->device));
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : step_err(s, "crew get");
+}
+
+static void
+device_read(sqlite3_stmt *st, int col, struct device *d)
+{
+	d->online = (int)db_col_i64(st, col, -1);
+	d->last_seen_ms = db_col_i64(st, col + 1, 0);
+	d->last_lat = db_col_double(st, col + 2, NAN);
+	d->last_lon = db_col_double(st, col + 3, NAN);
+	d->last_at_ms = db_col_i64(st, col + 4, 0);
+}
+
+int
+store_crew_list(struct store *s, store_crew_cb cb, void *arg)
+{
+	sqlite3_stmt *st = stmt(s, S_CREW_LIST);
+	struct crew c;
+	struct device d;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		memset(&d, 0, sizeof(d));
+		db_col_text(st, 0, c.id, sizeof(c.id));
+		db_col_text(st, 1, c.name, sizeof(c.name));
+		db_col_text(st, 2, c.branch, sizeof(c.branch));
+		db_col_text(st, 3, c.device, sizeof(c.device));
+		memcpy(d.id, c.device, sizeof(d.id));
+		memcpy(d.crew, c.id, sizeof(d.crew));
+		device_read(st, 4, &d);
+		if (cb(&c, &d, (int)db_col_i64(st, 9, 0), arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : step_err(s, "crew list");
+}
+
+int
+store_device_get(struct store *s, const char *id, struct device *out)
+{
+	sqlite3_stmt *st = stmt(s, S_DEV_GET);
+	int rc;
+
+	db_bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		db_col_text(st, 0, out->id, sizeof(out->id));
+		db_col_text(st, 1, out->crew, sizeof(out->crew));
+		device_read(st, 2, out);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : step_err(s, "device get");
+}
+
+int
+store_device_presence(struct store *s, const char *id, int online, int64_t seen_ms)
+{
+	sqlite3_stmt *st = stmt(s, S_DEV_PRESENCE);
+
+	db_bind_text(st, 1, id);
+	sqlite3_bind_int(st, 2, online ? 1 : 0);
+	bind_t(st, 3, seen_ms);
+	return step_done(s, st, "device presence");
+}
+
+int
+store_device_position(struct store *s, const char *id, double lat, double lon, int64_t at_ms,
+    int64_t seen_ms)
+{
+	sqlite3_stmt *st = stmt(s, S_DEV_POS);
+
+	db_bind_text(st, 1, id);
+	sqlite3_bind_double(st, 2, lat);
+	sqlite3_bind_double(st, 3, lon);
+	sqlite3_bind_int64(st, 4, at_ms);
+	sqlite3_bind_int64(st, 5, seen_ms);
+	return step_done(s, st, "device position");
+}
+
+int
+store_event_insert(struct store *s, const char *eid, const char *dev, uint64_t seq,
+    const char *order_id, const char *type, int64_t at_ms, int64_t rx_ms, const char *status,
+    const char *payload, size_t len)
+{
+	sqlite3_stmt *st = stmt(s, S_EV_INSERT);
+
+	db_bind_text(st, 1, eid);
+	db_bind_text(st, 2, dev);
+	sqlite3_bind_int64(st, 3, (int64_t)seq);
+	if (order_id && order_id[0])
+		db_bind_text(st, 4, order_id);
+	db_bind_text(st, 5, type);
+	bind_t(st, 6, at_ms);
+	sqlite3_bind_int64(st, 7, rx_ms);
+	db_bind_text(st, 8, status);
+	sqlite3_bind_text(st, 9, payload, (int)len, SQLITE_TRANSIENT);
+	if (step_done(s, st, "event insert") == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 1;
+}
+
+int
+store_event_seen(struct store *s, const char *eid)
+{
+	sqlite3_stmt *st = stmt(s, S_EV_SEEN);
+	int rc;
+
+	db_bind_text(st, 1, eid);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : step_err(s, "event seen");
+}
+
+int
+store_outbox_add(struct store *s, const struct outbox_row *r)
+{
+	sqlite3_stmt *st = stmt(s, S_OB_INSERT);
+
+	db_bind_text(st, 1, r->msg_id);
+	db_bind_text(st, 2, r->dev);
+	if (r->order_id[0])
+		db_bind_text(st, 3, r->order_id);
+	db_bind_text(st, 4, r->kind);
+	db_bind_text(st, 5, r->payload);
+	sqlite3_bind_int64(st, 6, r->created_ms);
+	bind_t(st, 7, r->last_sent_ms);
+	sqlite3_bind_int(st, 8, r->attempts);
+	bind_t(st, 9, r->acked_ms);
+	return step_done(s, st, "outbox add");
+}
+
+static void
+outbox_read(sqlite3_stmt *st, struct outbox_row *r)
+{
+	db_col_text(st, 0, r->msg_id, sizeof(r->msg_id));
+	db_col_text(st, 1, r->dev, sizeof(r->dev));
+	db_col_text(st, 2, r->order_id, sizeof(r->order_id));
+	db_col_text(st, 3, r->kind, sizeof(r->kind));
+	db_col_text(st, 4, r->payload, sizeof(r->payload));
+	r->created_ms = db_col_i64(st, 5, 0);
+	r->last_sent_ms = db_col_i64(st, 6, 0);
+	r->attempts = (int)db_col_i64(st, 7, 0);
+	r->acked_ms = db_col_i64(st, 8, 0);
+}
+
+int
+store_outbox_get(struct store *s, const char *msg_id, struct outbox_row *out)
+{
+	sqlite3_stmt *st = stmt(s, S_OB_GET);
+	int rc;
+
+	db_bind_text(st, 1, msg_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		outbox_read(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : step_err(s, "outbox get");
+}
+
+int
+store_outbox_ack(struct store *s, const char *msg_id, int64_t now_ms)
+{
+	sqlite3_stmt *st = stmt(s, S_OB_ACK);
+
+	db_bind_text(st, 1, msg_id);
+	sqlite3_bind_int64(st, 2, now_ms);
+	if (step_done(s, st, "outbox ack") == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 1;
+}
+
+int
+store_outbox_sent(struct store *s, const char *msg_id, int64_t now_ms)
+{
+	sqlite3_stmt *st = stmt(s, S_OB_SENT);
+
+	db_bind_text(st, 1, msg_id);
+	sqlite3_bind_int64(st, 2, now_ms);
+	return step_done(s, st, "outbox sent");
+}
+
+int
+store_outbox_pending(struct store *s, const char *dev, int64_t before_ms, store_outbox_cb cb,
+    void *arg)
+{
+	sqlite3_stmt *st = stmt(s, dev ? S_OB_PENDING_DEV : S_OB_PENDING);
+	struct outbox_row *r;
+	int rc;
+
+	if ((r = malloc(sizeof(*r))) == NULL) {
+		log_warn("store: outbox pending");
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, before_ms);
+	if (dev)
+		db_bind_text(st, 2, dev);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		outbox_read(st, r);
+		if (cb(r, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	free(r);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : step_err(s, "outbox pending");
+}
+
+int
+store_outbox_count_order(struct store *s, const char *order_id)
+{
+	sqlite3_stmt *st = stmt(s, S_OB_COUNT_ORDER);
+
+	db_bind_text(st, 1, order_id);
+	return (int)scalar(s, st, "outbox count");
+}
+
+int
+store_position_add(struct store *s, const struct position *p)
+{
+	sqlite3_stmt *st = stmt(s, S_POS_INSERT);
+
+	db_bind_text(st, 1, p->dev);
+	sqlite3_bind_int64(st, 2, p->at_ms);
+	sqlite3_bind_int64(st, 3, p->rx_ms);
+	sqlite3_bind_double(st, 4, p->lat);
+	sqlite3_bind_double(st, 5, p->lon);
+	db_bind_double(st, 6, p->eph_m);
+	db_bind_double(st, 7, p->speed_mps);
+	if (p->order_id[0])
+		db_bind_text(st, 8, p->order_id);
+	return step_done(s, st, "position add");
+}
