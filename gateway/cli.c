@@ -360,9 +360,14 @@ print_entry(const cJSON *order, const cJSON *e)
 		snprintf(line, sizeof(line), "supervisor declined it: %s",
 		    jstr(order, "decline_reason") ? jstr(order, "decline_reason") : "?");
 	} else if (!strcmp(kind, "delivered")) {
-		snprintf(line, sizeof(line),
-		    "the crew's device stored the order and acknowledged it (%.1f s after dispatch)",
-		    (double)(jms(order, "delivered_ms") - jms(order, "dispatched_ms")) / 1000.0);
+		int64_t ack = jms(order, "delivered_ms") - jms(order, "dispatched_ms");
+
+		if (ack < 1000)
+			snprintf(line, sizeof(line), "the crew's device stored the order and "
+			    "acknowledged it (%lld ms after dispatch)", (long long)ack);
+		else
+			snprintf(line, sizeof(line), "the crew's device stored the order and "
+			    "acknowledged it (%.1f s after dispatch)", (double)ack / 1000.0);
 	} else if (!strcmp(kind, "accepted")) {
 		snprintf(line, sizeof(line), "the crew accepted and is on the way");
 	} else if (!strcmp(kind, "arrived")) {
@@ -371,13 +376,21 @@ print_entry(const cJSON *order, const cJSON *e)
 		double mins = (double)(jms(order, "arrived_ms") - jms(order, "dispatched_ms")) /
 		    60000.0;
 
+		char ev[160] = "";
+		const cJSON *tr = cJSON_GetObjectItemCaseSensitive(d, "track");
+		const cJSON *dm = cJSON_GetObjectItemCaseSensitive(d, "dist_m");
+
+		if (cJSON_IsNumber(dm))
+			snprintf(ev, sizeof(ev), "; evidence: %.0f m from site after %.0f s inside, "
+			    "%d fixes", dm->valuedouble, (double)jms(d, "dwell_ms") / 1000.0,
+			    cJSON_GetArraySize(tr));
 		snprintf(line, sizeof(line),
-		    "crew arrived on site (%s): %s zone, %.1f min after dispatch, limit %d min -> %s",
-		    method && !strcmp(method, "gps") ? "detected by GPS" : "declared by hand",
+		    "crew arrived on site (%s): %s zone, %.1f min after dispatch, limit %d min -> %s%s",
+		    method && !strcmp(method, "gps") ? "detected by GPS" : "declared by hand, unverified",
 		    jstr(order, "zone") ? jstr(order, "zone") : "?", mins,
 		    a ? (int)jms(a, "limit_min") : 0,
 		    a && jstr(a, "verdict") && !strcmp(jstr(a, "verdict"), "met") ? "ON TIME" :
-		    "LATE");
+		    "LATE", ev);
 	} else if (!strcmp(kind, "completed")) {
 		const cJSON *s = sla_stage(order, "completion");
 

@@ -9,6 +9,7 @@ everything it started and exits 0."""
 import os
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -60,23 +61,38 @@ def main():
 
         say("5/8", "The shift supervisor reviews it and dispatches crew-north. Timeline, live:")
         watch = subprocess.Popen([os.path.join(harness.BIN, "linecrew"), "-u", run.url(), "watch",
-                                  oid, "--until", "callback", "--timeout", "300"])
+                                  oid, "--until", "callback", "--timeout", "300"],
+                                 stdout=subprocess.PIPE, text=True)
+        shown = []
+
+        def echo():  # print the live timeline; remember which kinds were shown
+            for line in watch.stdout:
+                print(line, end="", flush=True)
+                parts = line.split()
+                if len(parts) > 1:
+                    shown.append(parts[1])
+        threading.Thread(target=echo, daemon=True).start()
+
+        def printed(kind):
+            harness.wait_for(lambda: kind in shown, 30, "the timeline to show " + kind)
         t_review = time.time()
         run.cli("review", oid, "--dispatch", "crew-north")
         o = run.wait_timeline(oid, "delivered", 30)
+        printed("delivered")
         ack_ms = o["delivered_ms"] - o["dispatched_ms"]
-        time.sleep(0.3)
         print("    >> crew-north sets off from its depot, 370 m away (GPS replay starts)", flush=True)
         north = nmea_track.write(run.path("dev-01.nmea"), DEPOT_N, SITE, speed=12, wait=3,
                                  dwell=300, dt=0.3, name="crew-north drives to the fault")
         run.start_gpsfake("dev-01", north, cycle=0.1)
         o = run.wait_timeline(oid, "arrived", 120)
+        printed("arrived")
 
         say("6/8", "On site, the crew finds a blown fuse, fixes it and taps 'complete' on the handheld:")
         print("    $ linecrew-device complete %s \"replaced blown 100 A fuse on pole 17\"" % oid)
         r = run.devcmd("dev-01", "complete", oid, "replaced blown 100 A fuse on pole 17")
         print("    " + r.stdout.rstrip().replace("\n", "\n    "), flush=True)
         o = run.wait_timeline(oid, "callback_due", 30)
+        printed("callback_due")
 
         say("7/8", "A 95598 agent sees the callback on the desk and calls the customer:")
         print("    " + run.cli("callbacks").stdout.rstrip().replace("\n", "\n    "), flush=True)
