@@ -20,18 +20,19 @@ CFLAGS   += -std=c17 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla -Werror $(SAN)
 LDFLAGS  += $(SAN)
 LDLIBS   := -lmosquitto -lsqlite3 -lgps -lcjson -lmicrohttpd \
-            -lmbedtls -lmbedx509 -lmbedcrypto -lm
+            -lmbedtls -lmbedx509 -lmbedcrypto -lncursesw -lm
 
 DEB_PKGS := build-essential mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev \
             sqlite3 libgps-dev gpsd gpsd-clients python3 python3-gps libmbedtls-dev \
-            libcjson-dev libcmocka-dev libmicrohttpd-dev curl jq
+            libcjson-dev libcmocka-dev libmicrohttpd-dev libncurses-dev curl jq wrk tmux
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 PROTO_SRC  := $(sort $(wildcard proto/*.c))
 MAPS_SRC   := $(sort $(wildcard maps/*.c))
-GW_SRC     := $(filter-out gateway/main.c gateway/cli.c,$(sort $(wildcard gateway/*.c)))
+GW_SRC     := $(filter-out gateway/main.c gateway/cli.c gateway/zonetool.c,$(sort $(wildcard gateway/*.c)))
 DEV_SRC    := $(filter-out device/main.c,$(sort $(wildcard device/*.c)))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC  := $(sort $(wildcard tests/bench/bench_*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -40,8 +41,10 @@ LIBPROTO  := $(B)/lib/libproto.a
 LIBMAPS   := $(B)/lib/libmaps.a
 LIBGW     := $(B)/lib/libgateway.a
 LIBDEV    := $(B)/lib/libdevice.a
-BINS      := $(B)/bin/linecrew-gateway $(B)/bin/linecrew-device $(B)/bin/linecrew
+BINS      := $(B)/bin/linecrew-gateway $(B)/bin/linecrew-device $(B)/bin/linecrew \
+             $(B)/bin/linecrew-zones
 UNITS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+BENCHES   := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps demo test unit unit-asan integration clean bench check-deps
 .DEFAULT_GOAL := all
@@ -88,6 +91,10 @@ $(B)/bin/linecrew: $(call obj,gateway/cli.c) $(LIBGW) $(LIBMAPS) $(LIBPROTO) $(L
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/bin/linecrew-zones: $(call obj,gateway/zonetool.c) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/bin/linecrew-device: $(call obj,device/main.c) $(LIBDEV) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -103,6 +110,25 @@ $(B)/tests/test_dev_%: $(B)/obj/tests/unit/test_dev_%.o $(LIBDEV) $(LIBMAPS) $(L
 $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Benchmarks: tests/bench/bench_<lib>_<name>.c, linked like the unit tests.
+$(B)/bench/bench_gw_%: $(B)/obj/tests/bench/bench_gw_%.o $(LIBGW) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bench/bench_dev_%: $(B)/obj/tests/bench/bench_dev_%.o $(LIBDEV) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bench/bench_%: $(B)/obj/tests/bench/bench_%.o $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: bench-build
+bench-build: $(BINS) $(BENCHES)
+
+# make bench: an optimised build of its own (build/bench), then the suite.
+bench: deps
+	@$(MAKE) --no-print-directory B=build/bench OPT="-O3 -DNDEBUG" bench-build
+	@LINECREW_BUILD=build/bench tests/bench/run
 
 # The sanitizer build lives in its own tree so both can exist side by side.
 unit-asan-build: deps
