@@ -292,4 +292,38 @@ enum proto_err pj_obj(const struct cJSON *obj, const char *path, const char *key
 void	pj_seterr(struct proto_error *err, enum proto_err code, const char *path,
 	    const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* ---- end-to-end authentication envelope ----
+ *
+ * An authenticated message is an ordinary message whose LAST member is the tag:
+ *     {"v":1,"type":"arrive",...,"sig":"3045...."}     ECDSA P-256 / SHA-256, DER, hex
+ *     {"v":1,"type":"ack",...,"mac":"9f1c...."}        HMAC-SHA-256, 32 bytes, hex
+ * The tag covers the "body": the exact bytes of the message without the tag
+ * member, i.e. payload[0 .. start of ',"sig":' or ',"mac":'] followed by '}'.
+ * No canonical JSON is needed: the signer signs the bytes it sends, the
+ * receiver rebuilds those bytes by cutting the tag off. Which messages carry
+ * which tag, and how replays and staleness are judged, is the daemons' policy
+ * (see PROTOCOL.md); libproto only frames. The tag member is ignored by the
+ * decoders, so a message decodes the same with or without it.
+ */
+#define PROTO_MAC_LEN		32
+#define PROTO_SIG_MAX		72	/* DER ECDSA P-256 */
+
+enum proto_auth { PROTO_AUTH_NONE, PROTO_AUTH_MAC, PROTO_AUTH_SIG };
+const char *proto_auth_name(enum proto_auth);	/* "none", "mac", "sig" */
+
+/* Append the tag to body (a compact JSON object of bodylen bytes, ending in '}')
+ * into out (cap bytes, NUL-terminated). PROTO_E_BUFFER if the result would not
+ * fit in cap or exceed PROTO_MAX_PAYLOAD; PROTO_E_RANGE for a bad tag length. */
+enum proto_err proto_auth_join(const char *body, size_t bodylen, enum proto_auth alg,
+		    const unsigned char *tag, size_t taglen, char *out, size_t cap,
+		    size_t *outlen);
+/* Split payload into the body (rebuilt into body, bodycap >= len) and the tag.
+ * A payload without a tag member gives PROTO_AUTH_NONE and body = payload.
+ * PROTO_E_RANGE naming "sig"/"mac" when the tag is malformed (not hex, wrong
+ * length, not the last member). */
+enum proto_err proto_auth_split(const void *payload, size_t len, char *body,
+		    size_t bodycap, size_t *bodylen, enum proto_auth *alg,
+		    unsigned char tag[PROTO_SIG_MAX], size_t *taglen,
+		    struct proto_error *err);
+
 #endif
