@@ -83,42 +83,42 @@ $(B)/lib/%.a:
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/bin/linecrew-gateway: $(call obj,gateway/main.c) $(LIBGW) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+$(B)/bin/linecrew-gateway: $(call obj,gateway/main.c) $(LIBGW) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/bin/linecrew: $(call obj,gateway/cli.c) $(LIBGW) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+$(B)/bin/linecrew: $(call obj,gateway/cli.c) $(LIBGW) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/bin/linecrew-zones: $(call obj,gateway/zonetool.c) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+$(B)/bin/linecrew-zones: $(call obj,gateway/zonetool.c) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/bin/linecrew-device: $(call obj,device/main.c) $(LIBDEV) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+$(B)/bin/linecrew-device: $(call obj,device/main.c) $(LIBDEV) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests: tests/unit/test_<lib>_<module>.c; "gw" tests link the gateway's
 # modules, "dev" tests the device's, the others only the libraries.
-$(B)/tests/test_gw_%: $(B)/obj/tests/unit/test_gw_%.o $(LIBGW) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+$(B)/tests/test_gw_%: $(B)/obj/tests/unit/test_gw_%.o $(LIBGW) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
-$(B)/tests/test_dev_%: $(B)/obj/tests/unit/test_dev_%.o $(LIBDEV) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+$(B)/tests/test_dev_%: $(B)/obj/tests/unit/test_dev_%.o $(LIBDEV) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
-$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 # Benchmarks: tests/bench/bench_<lib>_<name>.c, linked like the unit tests.
-$(B)/bench/bench_gw_%: $(B)/obj/tests/bench/bench_gw_%.o $(LIBGW) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+$(B)/bench/bench_gw_%: $(B)/obj/tests/bench/bench_gw_%.o $(LIBGW) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/bench/bench_dev_%: $(B)/obj/tests/bench/bench_dev_%.o $(LIBDEV) $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+$(B)/bench/bench_dev_%: $(B)/obj/tests/bench/bench_dev_%.o $(LIBDEV) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/bench/bench_%: $(B)/obj/tests/bench/bench_%.o $(LIBMAPS) $(LIBPROTO) $(LIBCOMMON)
+$(B)/bench/bench_%: $(B)/obj/tests/bench/bench_%.o $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
