@@ -66,6 +66,11 @@ struct zpoly {
 	size_t	nring;		/* shell + holes */
 	int	feature;
 	double	minx, miny, maxx, maxy;	/* bounding box, lon/lat degrees */
+	/* Latitude bands ("slabs") of this polygon's edges: band b lists the
+	 * edges whose latitude range meets [sy0 + b*sbh, sy0 + (b+1)*sbh]. */
+	size_t	band0;		/* first of nband + 1 offsets in bstart[] */
+	size_t	nband;
+	double	sy0, sbh;
 };
 
 struct maps_zones {
@@ -84,6 +89,10 @@ struct maps_zones {
 	size_t		 gw, gh;
 	size_t		*cstart;	/* gw*gh + 1 offsets into citem */
 	size_t		*citem;		/* polygon indices, ascending per cell */
+
+	/* Edge bands of every polygon (see struct zpoly). */
+	size_t		*bstart;	/* per polygon nband + 1 offsets into bedge */
+	uint32_t	*bedge;		/* edges as vertex pairs (i, j = previous of i) */
 };
 
 /* Where errors go while parsing. */
@@ -448,6 +457,130 @@ poly_contains(const struct maps_zones *z, const struct zpoly *p, double x, doubl
 	return inside;
 }
 
+/*
+ * The edge bands. The grid finds the few polygons near a point, but the exact
+ * test still walks every edge of each: ~300 for a county, thousands for a
+ * detailed boundary. Cutting each polygon into about one latitude band per
+ * BAND_EDGES edges and listing in each band the edges that reach into it
+ * leaves the ray-crossing test a handful of edges. The crossing expression is
+ * the one of poly_contains, on the same (i, j) pairs, so both give the same
+ * answer bit for bit (the tests compare them).
+ */
+#define BAND_EDGES	2
+
+static size_t
+band_of(double y, double y0, double h, size_t n)
+{
+	double b = (y - y0) / h;
+
+	if (!(b > 0))
+		return 0;
+	if (b >= (double)n)
+		return n - 1;
+	return (size_t)b;
+}
+
+/* The bands edge (i, j) of polygon p reaches: b0..b1. */
+static void
+edge_bands(const struct maps_zones *z, const struct zpoly *p, size_t i, size_t j,
+    size_t *b0, size_t *b1)
+{
+	double yi = z->xy[i * 2 + 1], yj = z->xy[j * 2 + 1];
+
+	*b0 = band_of(fmin(yi, yj), p->sy0, p->sbh, p->nband);
+	*b1 = band_of(fmax(yi, yj), p->sy0, p->sbh, p->nband);
+}
+
+/* Build bstart/bedge: size the bands, count edges per band, then fill. 0 / -1 (no memory). */
+static int
+bands_build(struct maps_zones *z)
+{
+	size_t nb_total = 0, ne_total = 0, *fill, pi, r, i, j, b, b0, b1;
+
+	for (pi = 0; pi < z->npoly; pi++) {
+		struct zpoly *p = &z->poly[pi];
+		size_t ne = 0;
+
+		for (r = p->ring0; r < p->ring0 + p->nring; r++)
+			ne += z->ring[r].n;
+		p->nband = ne / BAND_EDGES + 1;
+		p->band0 = nb_total;
+		p->sy0 = p->miny;
+		p->sbh = (p->maxy - p->miny) / (double)p->nband;
+		if (!(p->sbh > 0)) {	/* a flat polygon: one band */
+			p->nband = 1;
+			p->sbh = 1;
+		}
+		nb_total += p->nband + 1;
+	}
+	if (z->nxy > UINT32_MAX || (z->bstart = calloc(nb_total, sizeof(*z->bstart))) == NULL)
+		return -1;
+	for (pi = 0; pi < z->npoly; pi++) {
+		const struct zpoly *p = &z->poly[pi];
+		size_t *st = &z->bstart[p->band0];
+
+		st[0] = ne_total;	/* offsets are global into bedge */
+		for (r = p->ring0; r < p->ring0 + p->nring; r++) {
+			size_t off = z->ring[r].off, n = z->ring[r].n;
+
+			for (i = 0, j = n - 1; i < n; j = i++) {
+				edge_bands(z, p, off + i, off + j, &b0, &b1);
+				for (b = b0; b <= b1; b++)
+					st[b + 1]++;
+				ne_total += b1 - b0 + 1;
+			}
+		}
+		for (b = 0; b < p->nband; b++)
+			st[b + 1] += st[b];
+	}
+	if (ne_total > UINT32_MAX ||
+	    (z->bedge = malloc(ne_total * 2 * sizeof(*z->bedge))) == NULL)
+		return -1;
+	if ((fill = calloc(nb_total, sizeof(*fill))) == NULL)
+		return -1;
+	for (pi = 0; pi < z->npoly; pi++) {
+		const struct zpoly *p = &z->poly[pi];
+		const size_t *st = &z->bstart[p->band0];
+
+		for (r = p->ring0; r < p->ring0 + p->nring; r++) {
+			size_t off = z->ring[r].off, n = z->ring[r].n;
+
+			for (i = 0, j = n - 1; i < n; j = i++) {
+				edge_bands(z, p, off + i, off + j, &b0, &b1);
+				for (b = b0; b <= b1; b++) {
+					size_t at = st[b] + fill[p->band0 + b]++;
+
+					z->bedge[at * 2] = (uint32_t)(off + i);
+					z->bedge[at * 2 + 1] = (uint32_t)(off + j);
+				}
+			}
+		}
+	}
+	free(fill);
+	return 0;
+}
+
+/* poly_contains through the edge bands: only the edges that can cross y. */
+static int
+poly_contains_banded(const struct maps_zones *z, const struct zpoly *p, double x, double y)
+{
+	const size_t *st = &z->bstart[p->band0];
+	size_t b = band_of(y, p->sy0, p->sbh, p->nband);
+	int inside = 0;
+
+	for (size_t k = st[b]; k < st[b + 1]; k++) {
+		double xi = z->xy[z->bedge[k * 2] * (size_t)2];
+		double yi = z->xy[z->bedge[k * 2] * (size_t)2 + 1];
+		double xj = z->xy[z->bedge[k * 2 + 1] * (size_t)2];
+		double yj = z->xy[z->bedge[k * 2 + 1] * (size_t)2 + 1];
+
+		if ((yi > y) != (yj > y) &&
+		    x < (xj - xi) * (y - yi) / (yj - yi) + xi)
+			inside = !inside;
+	}
+	return inside;
+}
+
 static enum maps_err
 zones_parse(const char *json, size_t len, struct maps_zones **out, struct zctx *c)
 {
@@ -510,7 +643,7 @@ zones_parse(const char *json, size_t len, struct maps_zones **out, struct zctx *
 			break;
 	}
 	cJSON_Delete(root);
-	if (e == MAPS_OK && grid_build(z) == -1)
+	if (e == MAPS_OK && (grid_build(z) == -1 || bands_build(z) == -1))
 		e = zfail(c, MAPS_E_NOMEM, "index: out of memory");
 	if (e != MAPS_OK) {
 		maps_zones_free(z);
@@ -604,6 +737,8 @@ maps_zones_free(struct maps_zones *z)
 	free(z->xy);
 	free(z->cstart);
 	free(z->citem);
+	free(z->bstart);
+	free(z->bedge);
 	free(z);
 }
 
@@ -642,12 +777,94 @@ maps_zones_lookup(const struct maps_zones *z, double lat, double lon,
 
 		if (lon < p->minx || lon > p->maxx || lat < p->miny || lat > p->maxy)
 			continue;
+		if (poly_contains_banded(z, p, lon, lat)) {
+			hit->zone = z->feat[p->feature].zone;
+			hit->name = z->feat[p->feature].name;
+			hit->feature = p->feature;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * maps_zones_lookup without the grid: every polygon in file order, bounding box
+ * first, then the exact test. Same answers (the index's tests compare them);
+ * kept as the benchmark's baseline.
+ */
+int
+maps_zones_lookup_scan(const struct maps_zones *z, double lat, double lon,
+    enum maps_zone def, struct maps_zone_hit *hit)
+{
+	hit->zone = def;
+	hit->name = "default";
+	hit->feature = -1;
+	if (z == NULL || !isfinite(lat) || !isfinite(lon))
+		return 0;
+	for (size_t i = 0; i < z->npoly; i++) {
+		const struct zpoly *p = &z->poly[i];
+
+		if (lon < p->minx || lon > p->maxx || lat < p->miny || lat > p->maxy)
+			continue;
 		if (poly_contains(z, p, lon, lat)) {
 			hit->zone = z->feat[p->feature].zone;
 			hit->name = z->feat[p->feature].name;
 			hit->feature = p->feature;
 			return 1;
 		}
+	}
+	return 0;
+}
+
+/* Number of polygons (a MultiPolygon feature has several); 0 for NULL. */
+size_t
+maps_zones_polygons(const struct maps_zones *z)
+{
+	return z != NULL ? z->npoly : 0;
+}
+
+/* Polygon i's feature index (returned), zone, name and ring count; -1 if out of range. */
+int
+maps_zones_polygon(const struct maps_zones *z, size_t i, enum maps_zone *zone,
+    const char **name, size_t *nrings)
+{
+	if (z == NULL || i >= z->npoly)
+		return -1;
+	*zone = z->feat[z->poly[i].feature].zone;
+	*name = z->feat[z->poly[i].feature].name;
+	*nrings = z->poly[i].nring;
+	return z->poly[i].feature;
+}
+
+/* Ring r of polygon i as lon, lat pairs; 0, or -1 if out of range. */
+int
+maps_zones_ring(const struct maps_zones *z, size_t i, size_t r, const double **xy,
+    size_t *n)
+{
+	const struct zring *rg;
+
+	if (z == NULL || i >= z->npoly || r >= z->poly[i].nring)
+		return -1;
+	rg = &z->ring[z->poly[i].ring0 + r];
+	*xy = &z->xy[rg->off * 2];
+	*n = rg->n;
+	return 0;
+}
+
+/* The union of the polygons' bounding boxes; 0, or -1 when there is none. */
+int
+maps_zones_bounds(const struct maps_zones *z, double *minlat, double *minlon,
+    double *maxlat, double *maxlon)
+{
+	if (z == NULL || z->npoly == 0)
+		return -1;
+	*minlat = *minlon = INFINITY;
+	*maxlat = *maxlon = -INFINITY;
+	for (size_t i = 0; i < z->npoly; i++) {
+		*minlon = fmin(*minlon, z->poly[i].minx);
+		*maxlon = fmax(*maxlon, z->poly[i].maxx);
+		*minlat = fmin(*minlat, z->poly[i].miny);
+		*maxlat = fmax(*maxlat, z->poly[i].maxy);
 	}
 	return 0;
 }
@@ -693,6 +910,9 @@ maps_strerror(enum maps_err e)
 	case MAPS_E_PROPERTY:	return "missing or bad zone/name property";
 	case MAPS_E_NOMEM:	return "out of memory";
 	case MAPS_E_RANGE:	return "coordinate out of range";
+	case MAPS_E_RULE:	return "bad zone rule";
+	case MAPS_E_FULL:	return "output over its size cap";
+	case MAPS_E_ARG:	return "bad argument";
 	}
 	return "unknown error";
 }
