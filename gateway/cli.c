@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdint.h>
@@ -53,12 +54,21 @@ usage(void)
 "  health\n"
 "  crew add ID --device DEV [--name NAME] [--branch BRANCH]\n"
 "  crew list\n"
-"  order create --category N --address TEXT --site LAT,LON [--crs wgs84|gcj02|bd09]\n"
-"               [--customer NAME] [--phone NUMBER] [--summary TEXT] [--radius M]\n"
+"  order create [--type TYPE] --category N --address TEXT [--site LAT,LON]\n"
+"               [--crs wgs84|gcj02|bd09] [--customer NAME] [--phone NUMBER]\n"
+"               [--summary TEXT] [--radius M] [--arrears]\n"
 "  order show ID\n"
 "  order list [--all]\n"
 "  review ID --dispatch CREW\n"
-"  review ID --decline duplicate|planned_outage|customer_internal [--duplicate-of ID] [--note TEXT]\n"
+"  review ID --forward DEPARTMENT                       (non-repair types)\n"
+"  review ID --decline duplicate|planned_outage|arrears|customer_internal\n"
+"               [--duplicate-of ID] [--note TEXT]\n"
+"  result ID --text TEXT [--dept DEPARTMENT]            (a department's answer)\n"
+"  outage add --name NAME --site LAT,LON --radius M --from TIME --to TIME [--note TEXT]\n"
+"  outage list [--at TIME]\n"
+"  archive TYPE --shift-ms MS\n"
+"  report --from DATE --to DATE [--by type|category|zone|branch|crew|shift] [--csv]\n"
+"               (DATE and TIME: YYYY-MM-DD [HH:MM] in Asia/Shanghai; --to is exclusive)\n"
 "  callbacks\n"
 "  callback ID --outcome restored_satisfied|restored_unsatisfied|not_restored|unreachable\n"
 "               [--rating 1-5] [--note TEXT]\n"
@@ -323,9 +333,13 @@ print_sla(const cJSON *order)
 	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(order, "sla")) {
 		const char *v = jstr(s, "verdict");
 
-		printf("  %-11s %-28s %-28s %s\n", jstr(s, "stage") ? jstr(s, "stage") : "?",
+		printf("  %-11s %-28s %-28s %s%s%s\n", jstr(s, "stage") ? jstr(s, "stage") : "?",
 		    tloc(jms(s, "due_ms"), b1, sizeof(b1)),
-		    tloc(jms(s, "done_ms"), b2, sizeof(b2)), v ? v : "?");
+		    tloc(jms(s, "done_ms"), b2, sizeof(b2)), v ? v : "?",
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "late_evidence")) ?
+		    " (late evidence)" : "",
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "warned")) &&
+		    v && !strcmp(v, "pending") ? " (warned)" : "");
 	}
 }
 
@@ -424,8 +438,18 @@ print_order(const cJSON *o)
 	printf("%s  %s  [%s]\n", jstr(o, "id") ? jstr(o, "id") : "?",
 	    jstr(o, "category_name") ? jstr(o, "category_name") : "",
 	    jstr(o, "state") ? jstr(o, "state") : "?");
+	printf("  type      %s %s, category %d, profile %s%s%s\n",
+	    jstr(o, "type") ? jstr(o, "type") : "?", jstr(o, "type_name") ? jstr(o, "type_name") : "",
+	    (int)jms(o, "category"), jstr(o, "profile") ? jstr(o, "profile") : "?",
+	    jstr(o, "grade") ? ", grade " : "", jstr(o, "grade") ? jstr(o, "grade") : "");
 	printf("  address   %s\n", jstr(o, "address") ? jstr(o, "address") : "");
-	if (site)
+	if (jstr(o, "dept"))
+		printf("  dept      %s, result due %s\n", jstr(o, "dept"),
+		    tloc(jms(o, "handle_due_ms"), b, sizeof(b)));
+	if (jms(o, "delay_requested_ms"))
+		printf("  FLAGGED   completion limit passed without a delay reason (asked %s)\n",
+		    tloc(jms(o, "delay_requested_ms"), b, sizeof(b)));
+	if (site && jstr(o, "type") && !strcmp(jstr(o, "type"), "repair"))
 		printf("  site      %.6f, %.6f (WGS-84), zone %s %s\n",
 		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(site, "lat")),
 		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(site, "lon")),
@@ -554,13 +578,19 @@ static int
 cmd_order_create(const struct cli *c, int argc, char **argv)
 {
 	cJSON *b = cJSON_CreateObject(), *site, *r;
-	const char *s = need(argc, argv, "--site"), *v;
+	const char *s = opt(argc, argv, "--site"), *v;
 	double lat, lon;
 	char *end;
 
+	if ((v = opt(argc, argv, "--type")))
+		cJSON_AddStringToObject(b, "type", v);
 	cJSON_AddNumberToObject(b, "category", (double)num(need(argc, argv, "--category"),
 	    "--category", 1, 44));
 	cJSON_AddStringToObject(b, "address", need(argc, argv, "--address"));
+	if (flag(argc, argv, "--arrears"))
+		cJSON_AddTrueToObject(b, "arrears");
+	if (s == NULL)
+		goto nosite;
 	lat = strtod(s, &end);
 	if (end == s || *end != ',') {
 		fprintf(stderr, "linecrew: --site: expected LAT,LON, got \"%s\"\n", s);
@@ -576,6 +606,7 @@ cmd_order_create(const struct cli *c, int argc, char **argv)
 	cJSON_AddNumberToObject(site, "lat", lat);
 	cJSON_AddNumberToObject(site, "lon", lon);
 	cJSON_AddStringToObject(site, "crs", (v = opt(argc, argv, "--crs")) ? v : "wgs84");
+nosite:
 	if ((v = opt(argc, argv, "--customer")))
 		cJSON_AddStringToObject(b, "customer", v);
 	if ((v = opt(argc, argv, "--phone")))
@@ -602,6 +633,9 @@ cmd_review(const struct cli *c, int argc, char **argv)
 	if ((v = opt(argc, argv, "--dispatch"))) {
 		cJSON_AddStringToObject(b, "action", "dispatch");
 		cJSON_AddStringToObject(b, "crew", v);
+	} else if ((v = opt(argc, argv, "--forward"))) {
+		cJSON_AddStringToObject(b, "action", "forward");
+		cJSON_AddStringToObject(b, "dept", v);
 	} else if ((v = opt(argc, argv, "--decline"))) {
 		cJSON_AddStringToObject(b, "action", "decline");
 		cJSON_AddStringToObject(b, "reason", v);
@@ -616,6 +650,230 @@ cmd_review(const struct cli *c, int argc, char **argv)
 	if (!c->json)
 		printf("%s: %s\n", id, jstr(r, "state") ? jstr(r, "state") : "?");
 	cJSON_Delete(b);
+	cJSON_Delete(r);
+	return 0;
+}
+
+/* "YYYY-MM-DD[ HH:MM]" or "YYYY-MM-DDTHH:MM" in Asia/Shanghai -> UTC ms; exits 2 on
+ * a bad value. */
+static int64_t
+local_time(const char *s, const char *what)
+{
+	int y, m, d, hh = 0, mm = 0, n = 0;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || m < 1 || m > 12 || d < 1 ||
+	    d > 31)
+		goto bad;
+	if (s[n] != '\0') {
+		int k = 0;
+
+		if ((s[n] != ' ' && s[n] != 'T') ||
+		    sscanf(s + n + 1, "%2d:%2d%n", &hh, &mm, &k) != 2 || s[n + 1 + k] != '\0' ||
+		    hh < 0 || hh > 23 || mm < 0 || mm > 59)
+			goto bad;
+	}
+	return clock_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400000LL +
+	    (hh * 60 + mm) * 60000LL - CLOCK_LOCAL_OFFSET_MS;
+bad:
+	fprintf(stderr, "linecrew: %s: expected YYYY-MM-DD [HH:MM], got \"%s\"\n", what, s);
+	exit(2);
+}
+
+static int
+cmd_result(const struct cli *c, int argc, char **argv)
+{
+	const char *id = idarg(argc, argv, 0), *v;
+	cJSON *b = cJSON_CreateObject(), *r;
+	char path[160];
+
+	cJSON_AddStringToObject(b, "result", need(argc, argv, "--text"));
+	if ((v = opt(argc, argv, "--dept")))
+		cJSON_AddStringToObject(b, "dept", v);
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/result", id);
+	r = call(c, "POST", path, b);
+	if (!c->json)
+		printf("%s: %s, callback due\n", id, jstr(r, "state") ? jstr(r, "state") : "?");
+	cJSON_Delete(b);
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int
+cmd_outage(const struct cli *c, int argc, char **argv)
+{
+	cJSON *b, *r, *site;
+	const cJSON *o;
+	const char *s, *v;
+	char path[96], t1[CLOCK_FMT_MAX], t2[CLOCK_FMT_MAX], *end;
+	double lat, lon;
+
+	if (argc >= 1 && !strcmp(argv[0], "list")) {
+		if ((v = opt(argc, argv, "--at")))
+			snprintf(path, sizeof(path), "/api/v1/outages?at_ms=%lld",
+			    (long long)local_time(v, "--at"));
+		else
+			snprintf(path, sizeof(path), "/api/v1/outages");
+		r = call(c, "GET", path, NULL);
+		if (!c->json)
+			cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r, "outages"))
+				printf("%3d  %s .. %s  %6.0f m  %s\n", (int)jms(o, "id"),
+				    tloc(jms(o, "start_ms"), t1, sizeof(t1)),
+				    tloc(jms(o, "end_ms"), t2, sizeof(t2)),
+				    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o,
+				    "radius_m")), jstr(o, "name") ? jstr(o, "name") : "");
+		cJSON_Delete(r);
+		return 0;
+	}
+	if (argc < 1 || strcmp(argv[0], "add") != 0)
+		usage();
+	b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "name", need(argc, argv, "--name"));
+	s = need(argc, argv, "--site");
+	lat = strtod(s, &end);
+	if (end == s || *end != ',' || (lon = strtod(end + 1, &end), *end != '\0')) {
+		fprintf(stderr, "linecrew: --site: expected LAT,LON\n");
+		return 2;
+	}
+	site = cJSON_AddObjectToObject(b, "site");
+	cJSON_AddNumberToObject(site, "lat", lat);
+	cJSON_AddNumberToObject(site, "lon", lon);
+	cJSON_AddNumberToObject(b, "radius_m", (double)num(need(argc, argv, "--radius"),
+	    "--radius", 1, 100000));
+	cJSON_AddNumberToObject(b, "start_ms", (double)local_time(need(argc, argv, "--from"),
+	    "--from"));
+	cJSON_AddNumberToObject(b, "end_ms", (double)local_time(need(argc, argv, "--to"),
+	    "--to"));
+	if ((v = opt(argc, argv, "--note")))
+		cJSON_AddStringToObject(b, "note", v);
+	r = call(c, "POST", "/api/v1/outages", b);
+	if (!c->json)
+		printf("outage %d registered\n", (int)jms(r, "id"));
+	cJSON_Delete(b);
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int
+cmd_archive(const struct cli *c, int argc, char **argv)
+{
+	cJSON *b = cJSON_CreateObject(), *r;
+
+	if (argc < 1)
+		usage();
+	cJSON_AddStringToObject(b, "type", argv[0]);
+	cJSON_AddNumberToObject(b, "shift_ms", (double)num(need(argc, argv, "--shift-ms"),
+	    "--shift-ms", 1, LONG_MAX));
+	r = call(c, "POST", "/api/v1/archive", b);
+	if (!c->json)
+		printf("%d %s orders archived\n", (int)jms(r, "archived"), argv[0]);
+	cJSON_Delete(b);
+	cJSON_Delete(r);
+	return 0;
+}
+
+/* A rate as a percentage, "-" when nothing was judged. */
+static void
+pct(char *buf, size_t cap, const cJSON *g, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, k);
+
+	if (cJSON_IsNumber(v))
+		snprintf(buf, cap, "%.1f", 100.0 * v->valuedouble);
+	else
+		snprintf(buf, cap, "-");
+}
+
+static void
+numf(char *buf, size_t cap, const cJSON *g, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, k);
+
+	if (cJSON_IsNumber(v))
+		snprintf(buf, cap, "%.1f", v->valuedouble);
+	else
+		snprintf(buf, cap, "-");
+}
+
+/* CSV field: quoted when it holds a comma, quote or newline. */
+static void
+csv_field(const char *s, int last)
+{
+	if (strpbrk(s, ",\"\n\r") == NULL)
+		fputs(s, stdout);
+	else {
+		putchar('"');
+		for (; *s; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	}
+	putchar(last ? '\n' : ',');
+}
+
+static void
+report_row(const cJSON *g, int csv, const char *key)
+{
+	static const char *const rates[] = { "arrival_on_time_rate", "completion_in_limit_rate",
+		"handling_in_limit_rate", "callback_rate", "callback_in_10min_rate",
+		"answered_in_12s_rate" };
+	char f[10][32], k[128];
+	const cJSON *kv = cJSON_GetObjectItemCaseSensitive(g, "key");
+
+	if (key)
+		snprintf(k, sizeof(k), "%s", key);
+	else if (cJSON_IsString(kv))
+		snprintf(k, sizeof(k), "%s", kv->valuestring);
+	else
+		snprintf(k, sizeof(k), "%.0f", cJSON_GetNumberValue(kv));
+	snprintf(f[0], sizeof(f[0]), "%d", (int)jms(g, "orders"));
+	pct(f[1], sizeof(f[1]), g, rates[0]);
+	numf(f[2], sizeof(f[2]), g, "arrival_avg_min");
+	numf(f[3], sizeof(f[3]), g, "arrival_p90_min");
+	for (int i = 1; i < 6; i++)
+		pct(f[3 + i], sizeof(f[3 + i]), g, rates[i]);
+	snprintf(f[9], sizeof(f[9]), "%d", (int)jms(g, "breaches"));
+	if (csv) {
+		csv_field(k, 0);
+		csv_field(jstr(g, "label") ? jstr(g, "label") : "", 0);
+		for (int i = 0; i < 10; i++)
+			csv_field(f[i], i == 9);
+		return;
+	}
+	printf("%-20.20s %6s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n", k, f[0], f[1], f[2], f[3],
+	    f[4], f[5], f[6], f[7], f[8], f[9]);
+}
+
+static int
+cmd_report(const struct cli *c, int argc, char **argv)
+{
+	int64_t from = local_time(need(argc, argv, "--from"), "--from");
+	int64_t to = local_time(need(argc, argv, "--to"), "--to");
+	const char *by = opt(argc, argv, "--by");
+	int csv = flag(argc, argv, "--csv");
+	char path[256];
+	const cJSON *g;
+	cJSON *r;
+
+	snprintf(path, sizeof(path), "/api/v1/stats?from_ms=%lld&to_ms=%lld&by=%s",
+	    (long long)from, (long long)to, by ? by : "type");
+	r = call(c, "GET", path, NULL);
+	if (c->json) {
+		cJSON_Delete(r);
+		return 0;
+	}
+	if (csv)
+		printf("%s,label,orders,arrival_on_time_pct,arrival_avg_min,arrival_p90_min,"
+		    "completion_in_limit_pct,handling_in_limit_pct,callback_rate_pct,"
+		    "callback_in_10min_pct,answered_in_12s_pct,breaches\n", by ? by : "type");
+	else
+		printf("%-20s %6s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n", by ? by : "type",
+		    "orders", "arr%", "arr avg", "arr p90", "done%", "dept%", "cb rate",
+		    "cb10%", "ans12%", "breach");
+	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(r, "groups"))
+		report_row(g, csv, NULL);
+	report_row(cJSON_GetObjectItemCaseSensitive(r, "total"), csv, "total");
 	cJSON_Delete(r);
 	return 0;
 }
@@ -798,5 +1056,13 @@ main(int argc, char **argv)
 		return cmd_callback(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "watch"))
 		return cmd_watch(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "result"))
+		return cmd_result(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "outage"))
+		return cmd_outage(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "archive"))
+		return cmd_archive(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "report"))
+		return cmd_report(&c, argc - 1, argv + 1);
 	usage();
 }

@@ -5,7 +5,10 @@
  *
  *   main.c   config, start-up, the loop, signals, shutdown
  *   store.c  SQLite: schema and migrations, prepared statements, row I/O
- *   sla.c    pure SLA engine: limits, stage verdicts, next deadline, order states
+ *   taxonomy.c  the 10 business types and 44 categories (第十八条), constant data
+ *   calendar.c  working days (holidays, make-up days) and shifts
+ *   sla.c    pure SLA engine: profiles, stage verdicts, next deadline, order states
+ *   stats.c  SLA compliance statistics over a period
  *   order.c  the order operations (create, review, device events, callback, SLA
  *            tick), each one transaction over the store
  *   http.c   the HTTP JSON API on libmicrohttpd, driven from our loop
@@ -37,14 +40,42 @@
 
 /* ------------------------------------------------------------------ main.c */
 
+#define GW_PROFILE_NAME_MAX	32
+#define GW_PROFILES_MAX		8
+#define GW_SHIFTS_MAX		8
+
+/*
+ * A profile: every time limit of 第十九条 in one table (README "Profiles").
+ * The top-level keys of gateway.conf make the profile "default" (this
+ * utility's regulation); `profile NAME key value ...` lines define others,
+ * `profile_active NAME` selects the one in force. Resolved per order by
+ * sla_profile_for() and copied onto the order.
+ */
 struct sla_limits {
-	int	review_s;		/* supervisor review, from creation */
+	char	name[GW_PROFILE_NAME_MAX];
+	int	answer_s;		/* call answered, from ringing */
+	int	record_repair_s;	/* repair recorded and forwarded, from hang-up */
+	int	record_other_s;		/* the other types */
+	int	review_s;		/* supervisor review of a repair, from recording */
+	int	review_other_s;		/* the other types */
 	int	arrive_urban_min;	/* arrival, from dispatch, per zone */
 	int	arrive_rural_min;
 	int	arrive_remote_min;
 	int	complete_h;		/* repair finished, from dispatch */
 	int	complete_meter_h;	/* the same for category 6, meter fault */
-	int	callback_min;		/* callback, from the gateway receiving the completion */
+	int	consult_wd;		/* department result, working days from forwarding */
+	int	complaint_wd;		/* complaint and report */
+	int	appeal_wd;		/* appeal, suggestion, opinion, praise */
+	int	install_wd;		/* installation (set by the installation rules) */
+	int	callback_min;		/* callback, from the gateway learning the end of handling */
+	int	archive_min;		/* archiving, from the end of a shift's orders of a type */
+	int	warn_pct;		/* warn at this percentage of a stage's time */
+};
+
+/* Shifts (当班): start times, minutes after local midnight, ascending. */
+struct gw_shifts {
+	int	n;
+	int	start_min[GW_SHIFTS_MAX];
 };
 
 struct gw_conf {
@@ -56,15 +87,22 @@ struct gw_conf {
 	char	mqtt_client_id[64];
 	char	zones[GW_PATH_MAX];	/* "" = no zone file: every site gets zone_default */
 	char	zone_default[16];
+	char	calendar[GW_PATH_MAX];	/* "" = no holidays: Monday..Friday are working days */
 	double	radius_m;
 	int	resend_s;
 	int	sla_tick_ms;
-	struct sla_limits limits;
+	int	test_clock;		/* test only: POST /api/v1/test/clock moves our clock */
+	struct sla_limits limits;	/* the profile "default": top-level keys */
+	struct sla_limits profiles[GW_PROFILES_MAX];	/* `profile` lines */
+	int	nprofiles;
+	char	profile_active[GW_PROFILE_NAME_MAX];	/* "" = "default" */
+	struct gw_shifts shifts;
 };
 
 struct store;
 struct gw_http;
 struct gw_mqtt;
+struct calendar;
 
 /* The daemon's context, owned by main.c; modules borrow it. */
 struct gw {
@@ -74,9 +112,73 @@ struct gw {
 	struct store	       *store;
 	struct maps_zones      *zones;		/* NULL: no zone file */
 	enum maps_zone		zone_default;
+	const struct sla_limits *limits;	/* the profile in force */
+	const struct calendar  *cal;		/* NULL: Monday..Friday */
 	struct gw_http	       *http;
 	struct gw_mqtt	       *mqtt;		/* NULL in unit tests */
+	int64_t			clock_offset_ms; /* test_clock: added to the wall clock */
 };
+
+/* ------------------------------------------------------------------ taxonomy.c */
+
+/* The 10 business types of 第十八条, in the regulation's order. */
+enum order_type {
+	TYPE_REPAIR, TYPE_CONSULTATION, TYPE_QUERY, TYPE_COMPLAINT, TYPE_APPEAL,
+	TYPE_REPORT, TYPE_SUGGESTION, TYPE_OPINION, TYPE_PRAISE, TYPE_INSTALLATION,
+	TYPE_N
+};
+
+enum complaint_grade { GRADE_NONE, GRADE_GENERAL, GRADE_IMPORTANT };
+
+#define TAXONOMY_NCATEGORIES	44
+
+struct tx_category {
+	int			id;		/* 1..44 as in 第十八条 */
+	enum order_type		type;
+	enum complaint_grade	grade;		/* complaints only */
+	const char	       *zh;
+	const char	       *en;
+};
+
+/* "repair", "consultation", ...; "unknown" out of range. */
+const char     *taxonomy_type_name(enum order_type);
+const char     *taxonomy_type_zh(enum order_type);	/* "故障报修" ... */
+const char     *taxonomy_type_en(enum order_type);	/* "fault repair" ... */
+int		taxonomy_type_parse(const char *s, enum order_type *out);	/* 0 / -1 */
+/* The category with this id, NULL when not in 1..44. */
+const struct tx_category *taxonomy_category(int id);
+const char     *taxonomy_grade_name(enum complaint_grade);	/* "general", "important", "" */
+/* 1 when category id belongs to type, else 0. */
+int		taxonomy_matches(enum order_type, int category);
+
+/* ------------------------------------------------------------------ calendar.c */
+
+/*
+ * The working-day calendar (README "Working days"): a file of
+ *     year 2026
+ *     holiday 2026-02-15 2026-02-23 Spring Festival
+ *     workday 2026-02-14 Spring Festival make-up
+ * Days are Asia/Shanghai dates. A day is a working day when it is a workday
+ * line, else when it is Monday..Friday and no holiday line covers it.
+ */
+struct calendar;
+
+/* Load path into a new calendar (*out, owned by the caller: calendar_free).
+ * 0, or -1 with err "path:line: message". */
+int		calendar_load(const char *path, struct calendar **out, char *err, size_t cap);
+void		calendar_free(struct calendar *);
+/* 1 when the year has a `year` line (its holidays are known). NULL cal: 0. */
+int		calendar_covers(const struct calendar *, int year);
+/* day = days since 1970-01-01 of a local date. NULL cal: Monday..Friday. */
+int		calendar_is_workday(const struct calendar *, int64_t day);
+/* The deadline of "n working days" from t_ms: the end (local midnight) of the
+ * n-th working day after t_ms's local date. n <= 0: t_ms. */
+int64_t		calendar_add_workdays(const struct calendar *, int64_t t_ms, int n);
+/* The shift containing t_ms: its start and end (UTC ms). No shifts: the local day. */
+void		calendar_shift(const struct gw_shifts *, int64_t t_ms, int64_t *start,
+		    int64_t *end);
+/* Local day number of t_ms. */
+int64_t		calendar_local_day(int64_t t_ms);
 
 /* ------------------------------------------------------------------ sla.c */
 
@@ -93,39 +195,61 @@ enum order_state {
 	ORD_CLOSED,
 	ORD_DECLINED,
 	ORD_REOPENED,
+	ORD_FORWARDED,		/* non-repair: with a department */
 	ORD_NSTATES
 };
 
 /* What can happen to an order: the columns of the transition table. */
 enum order_action {
-	ACT_DISPATCH,		/* supervisor review: dispatch to a crew */
-	ACT_DECLINE,		/* supervisor review: decline */
+	ACT_DISPATCH,		/* supervisor review: dispatch a repair to a crew */
+	ACT_DECLINE,		/* supervisor review (or intake rule): not dispatched */
 	ACT_DELIVERED,		/* device: order stored */
 	ACT_ACCEPT,		/* device: crew on the way */
 	ACT_ARRIVE,		/* device: on site */
 	ACT_COMPLETE,		/* device: repair done */
-	ACT_CALLBACK_CLOSE,	/* agent: callback, power restored */
-	ACT_CALLBACK_REOPEN,	/* agent: callback, power not restored */
+	ACT_CALLBACK_CLOSE,	/* agent: callback, conclusive */
+	ACT_CALLBACK_REOPEN,	/* agent: callback, power not restored / not resolved */
+	ACT_FORWARD,		/* supervisor review: forward a non-repair to a department */
+	ACT_RESULT,		/* department: result recorded, handling done */
+	ACT_LINK_DONE,		/* the original of a linked duplicate is completed */
 	ACT_NACTIONS
 };
 
-enum sla_stage { SLA_REVIEW, SLA_ARRIVAL, SLA_COMPLETION, SLA_CALLBACK, SLA_NSTAGES };
+enum sla_stage {
+	SLA_ANSWER,		/* call answered within answer_s of ringing */
+	SLA_RECORD,		/* recorded and forwarded to the supervisor, from hang-up */
+	SLA_REVIEW,		/* supervisor review, from recording */
+	SLA_ARRIVAL,		/* repair: crew on site, from dispatch */
+	SLA_COMPLETION,		/* repair: finished, from dispatch */
+	SLA_HANDLING,		/* other types: department result, working days */
+	SLA_CALLBACK,		/* from the gateway learning the end of handling */
+	SLA_ARCHIVE,		/* from the end of the shift's orders of the type */
+	SLA_NSTAGES
+};
 enum sla_verdict { SLA_PENDING, SLA_MET, SLA_BREACHED, SLA_NA };
 
-/* The limits in force when an order was created, resolved for its zone and
- * category and copied onto the order, so a later config change never rewrites
- * an old verdict. */
+/* The limits in force when an order was created, resolved for its type, zone
+ * and category and copied onto the order, so a later config change never
+ * rewrites an old verdict. 0 = the stage does not apply to this type. */
 struct sla_profile {
+	char	name[GW_PROFILE_NAME_MAX];
+	int	answer_s;
+	int	record_s;
 	int	review_s;
 	int	arrive_min;
 	int	complete_min;
+	int	handle_wd;		/* working days */
 	int	callback_min;
+	int	archive_min;
+	int	warn_pct;
 };
 
-/* One repair order: every column of the orders table. */
+/* One order: every column of the orders table. */
 struct order {
 	char		id[PROTO_ID_MAX];
-	int		category;		/* 1..7 */
+	enum order_type	type;
+	int		category;		/* 1..44 */
+	enum complaint_grade grade;
 	enum order_state state;
 	char		summary[PROTO_TEXT_MAX];
 	char		address[PROTO_TEXT_MAX];
@@ -139,6 +263,8 @@ struct order {
 	char		zone_name[PROTO_NAME_MAX];
 	char		crew[GW_CREW_MAX];
 	char		device[PROTO_DEV_MAX];
+	int64_t		ring_ms;		/* the call rang (intake, optional) */
+	int64_t		answered_ms;		/* the agent answered (intake, optional) */
 	int64_t		call_ended_ms;
 	int64_t		created_ms;
 	int64_t		reviewed_ms;		/* the first review */
@@ -147,7 +273,7 @@ struct order {
 	int64_t		accepted_ms;		/* device clock */
 	int64_t		arrived_ms;		/* device clock */
 	char		arrive_method[GW_WORD_MAX];	/* "gps" / "manual" / "" */
-	int64_t		completed_ms;		/* device clock */
+	int64_t		completed_ms;		/* device clock; non-repair: the result's time */
 	int64_t		completed_rx_ms;	/* gateway clock: when we learned it */
 	int64_t		callback_due_ms;
 	int64_t		callback_ms;		/* a conclusive callback */
@@ -157,42 +283,61 @@ struct order {
 	int		callback_attempts;
 	char		decline_reason[GW_WORD_MAX];
 	char		duplicate_of[PROTO_ID_MAX];
+	int		linked;			/* a duplicate waiting for its original */
 	char		review_note[PROTO_TEXT_MAX];
 	char		delay_reason[GW_WORD_MAX];	/* "" = no delay reported */
 	char		delay_text[PROTO_TEXT_MAX];
 	int64_t		delay_eta_ms;
 	int64_t		delay_at_ms;
+	int64_t		delay_requested_ms;	/* flagged: 12 h without completion or reason */
+	char		dept[PROTO_NAME_MAX];	/* non-repair: the department */
+	int64_t		forwarded_ms;		/* non-repair: to the department */
+	int64_t		handle_due_ms;		/* non-repair: from the calendar at forwarding */
+	char		result[PROTO_TEXT_MAX];	/* non-repair: the department's answer */
+	int64_t		shift_ms;		/* start of the shift the order was recorded in */
+	int64_t		shift_end_ms;
+	int64_t		finished_ms;		/* closed or declined (0: still open) */
+	int64_t		archive_start_ms;	/* all of the shift's orders of the type done */
+	int64_t		archived_ms;
+	int		outage_id;		/* declined inside this planned outage, 0 none */
 	struct sla_profile lim;
 	unsigned	breached;		/* bit per sla_stage: breach entry written */
+	unsigned	warned;			/* bit per sla_stage: warning entry written */
+	unsigned	late;			/* bit per sla_stage: closed by late evidence */
 	enum sla_stage	next_stage;
-	int64_t		next_due_ms;		/* 0 = nothing pending */
+	int64_t		next_due_ms;		/* next warning or deadline; 0 = nothing */
 };
 
 struct sla_result {
 	enum sla_stage	 stage;
-	int64_t		 limit_ms;
+	int64_t		 limit_ms;	/* 0 for working-day stages: see due_ms */
 	int64_t		 start_ms;	/* 0 = not started */
 	int64_t		 due_ms;	/* 0 = not started */
+	int64_t		 warn_ms;	/* warn_pct of the way from start to due */
 	int64_t		 done_ms;	/* 0 = not done */
 	enum sla_verdict verdict;
+	int		 late;		/* done, by evidence that reached us after due */
 };
 
 const char *sla_stage_name(enum sla_stage);
 const char *sla_verdict_name(enum sla_verdict);
 const char *order_state_name(enum order_state);
 int	    order_state_parse(const char *s, enum order_state *out);	/* 0 / -1 */
-/* "线路故障停电" for 1..7, "" otherwise. */
+/* "线路故障停电" for 1..44, "" otherwise. */
 const char *sla_category_name(int category);
 
-/* Resolve the limits for an order of category in zone. */
-void	sla_profile_for(const struct sla_limits *, int category, enum maps_zone zone,
-	    struct sla_profile *out);
+/* The profile named name among the default and conf's profiles; NULL if none. */
+const struct sla_limits *sla_limits_find(const struct gw_conf *, const char *name);
+/* Resolve the limits of l for an order of type and category in zone. */
+void	sla_profile_for(const struct sla_limits *l, enum order_type type, int category,
+	    enum maps_zone zone, struct sla_profile *out);
 /* Verdicts of every stage of o as of the clock's wall time; out[i].stage == i. */
 void	sla_eval(const struct order *o, const struct lc_clock *clk,
 	    struct sla_result out[SLA_NSTAGES]);
-/* The earliest due time among pending stages that have started, and its stage;
- * 0 when none. */
-int64_t	sla_next_due(const struct sla_result r[SLA_NSTAGES], enum sla_stage *stage);
+/* The earliest pending time among started stages: a warning not yet written
+ * (per warned) or a deadline; its stage in *stage; 0 when none. */
+int64_t	sla_next_due(const struct sla_result r[SLA_NSTAGES], unsigned warned,
+	    enum sla_stage *stage);
 /* Transition table: 1 and *to set when action is allowed in state from, else 0. */
 int	sla_transition(enum order_state from, enum order_action act, enum order_state *to);
 /* 1 for states in which the order still has work (not closed, not declined). */
@@ -255,7 +400,18 @@ typedef int (*store_crew_cb)(const struct crew *, const struct device *, int ope
 	    void *arg);
 typedef int (*store_outbox_cb)(const struct outbox_row *, void *arg);
 
-#define STORE_SCHEMA_VERSION	1
+/* A planned outage (计划停电): a circle and a time window. */
+struct outage {
+	int	id;
+	char	name[PROTO_NAME_MAX];
+	double	lat, lon, radius_m;	/* WGS-84, metres */
+	int64_t	start_ms, end_ms;
+	char	note[PROTO_TEXT_MAX];
+	int64_t	created_ms;
+};
+typedef int (*store_outage_cb)(const struct outage *, void *arg);
+
+#define STORE_SCHEMA_VERSION	2
 
 /* Open (creating and migrating) the database at path. NULL with a log line on
  * failure. The store owns the connection and its prepared statements. */
@@ -326,6 +482,22 @@ int		store_outbox_count_order(struct store *, const char *order_id);
 
 int		store_position_add(struct store *, const struct position *);
 
+/* Orders created in [from_ms, to_ms), by creation time (statistics). */
+int		store_order_created(struct store *, int64_t from_ms, int64_t to_ms,
+		    store_order_cb, void *arg);
+/* Orders of type recorded in the shift starting at shift_ms. */
+int		store_order_shift(struct store *, enum order_type, int64_t shift_ms,
+		    store_order_cb, void *arg);
+/* How many of them are not finished yet; -1 on error. */
+int		store_shift_unfinished(struct store *, enum order_type, int64_t shift_ms);
+/* Declined duplicates linked to original and still waiting for it. */
+int		store_order_linked(struct store *, const char *original, store_order_cb,
+		    void *arg);
+/* Add a planned outage; o->id is set. 0 / -1. */
+int		store_outage_add(struct store *, struct outage *o);
+/* Outages whose window contains at_ms (at_ms 0: all), by start. 0 / -1. */
+int		store_outage_list(struct store *, int64_t at_ms, store_outage_cb, void *arg);
+
 /* ------------------------------------------------------------------ order.c */
 
 /* An operation's outcome, mapped 1:1 onto HTTP statuses. */
@@ -344,7 +516,11 @@ struct gw_err {
 };
 
 struct order_input {
+	enum order_type	type;		/* default TYPE_REPAIR */
 	int		category;
+	int		has_site;	/* 0: no site (allowed for non-repair types) */
+	int		arrears;	/* the outage is an arrears disconnection */
+	int64_t		ring_ms, answered_ms;	/* 0 = not given */
 	char		summary[PROTO_TEXT_MAX];
 	char		address[PROTO_TEXT_MAX];
 	char		customer[PROTO_NAME_MAX];
@@ -356,9 +532,11 @@ struct order_input {
 };
 
 struct review_input {
-	int	dispatch;		/* 1 dispatch, 0 decline */
-	char	crew[GW_CREW_MAX];
-	char	reason[GW_WORD_MAX];	/* decline: duplicate, planned_outage, customer_internal */
+	int	dispatch;		/* 1 dispatch (repair) or forward (other types), 0 decline */
+	char	crew[GW_CREW_MAX];	/* dispatch */
+	char	dept[PROTO_NAME_MAX];	/* forward */
+	char	reason[GW_WORD_MAX];	/* decline: duplicate, planned_outage, arrears,
+					 * customer_internal */
 	char	duplicate_of[PROTO_ID_MAX];
 	char	note[PROTO_TEXT_MAX];
 };
@@ -368,6 +546,13 @@ struct callback_input {
 					 * not_restored, unreachable */
 	int	rating;			/* 0 = none */
 	char	note[PROTO_TEXT_MAX];
+};
+
+/* A department's result for a non-repair order: handling done. */
+struct result_input {
+	char	text[PROTO_TEXT_MAX];	/* the answer, required */
+	char	dept[PROTO_NAME_MAX];	/* who answered; "" = the department forwarded to */
+	int64_t	at_ms;			/* when it was given; 0 = now */
 };
 
 /* What became of a device event. */
@@ -391,6 +576,19 @@ enum gw_status	order_review(struct gw *, const char *id, const struct review_inp
 		    struct order *out, char msg_id[PROTO_ID_MAX], struct gw_err *);
 enum gw_status	order_callback(struct gw *, const char *id, const struct callback_input *,
 		    struct order *out, struct gw_err *);
+/* A department's result for a forwarded order: completed, callback due. */
+enum gw_status	order_result(struct gw *, const char *id, const struct result_input *,
+		    struct order *out, struct gw_err *);
+/* Archive the finished orders of type in the shift starting at shift_ms;
+ * *count gets how many. 409 while the shift's archiving has not started. */
+enum gw_status	order_archive(struct gw *, enum order_type, int64_t shift_ms, int *count,
+		    struct gw_err *);
+/* Register a planned outage (validated: radius, window). */
+enum gw_status	order_outage_add(struct gw *, struct outage *, struct gw_err *);
+/* The first registered outage whose circle holds (lat, lon) at at_ms: 1 found
+ * (*out set), 0 none, -1 store error. */
+int		order_outage_find(struct gw *, double lat, double lon, int64_t at_ms,
+		    struct outage *out);
 /* Apply one decoded device event that came on dev's topic at rx_ms. For a
  * DELIVERED event the outbox row is acked. payload is kept verbatim. */
 enum ev_disposition order_event(struct gw *, const char *topic_dev,
@@ -401,13 +599,28 @@ enum ev_disposition order_event(struct gw *, const char *topic_dev,
  * unacked outbox row (a new push when none is pending). 0 / -1. */
 int		order_reconcile(struct gw *, const struct proto_event *hello,
 		    char open[PROTO_OPEN_MAX][PROTO_ID_MAX], int *nopen);
-/* The SLA tick: for open orders whose next deadline passed, append one
- * "breach" entry per newly breached stage and move next_due_ms on. Returns
- * the number of breach entries written, -1 on a store error. */
+/* The SLA tick: for orders whose next warning or deadline passed (an index
+ * range on next_due_ms, O(log n) in the open orders), append one "warning" or
+ * "breach" entry per stage and move next_due_ms on. Returns the number of
+ * entries written, -1 on a store error. */
 int		order_sla_tick(struct gw *);
-/* Recompute verdicts: write breach entries for newly breached stages and set
+/* Recompute verdicts: write warning and breach entries for stages newly past
+ * them, flag a repair at its completion limit without a delay reason, and set
  * next_stage/next_due_ms. Inside the caller's transaction. 0 / -1. */
 int		order_settle(struct gw *, struct order *);
+
+/* ------------------------------------------------------------------ stats.c */
+
+enum stats_key { STATS_BY_TYPE, STATS_BY_CATEGORY, STATS_BY_ZONE, STATS_BY_BRANCH,
+	STATS_BY_CREW, STATS_BY_SHIFT, STATS_NKEYS };
+
+const char     *stats_key_name(enum stats_key);
+int		stats_key_parse(const char *s, enum stats_key *out);	/* 0 / -1 */
+/* SLA compliance of the orders recorded in [from_ms, to_ms), grouped by key,
+ * verdicts as of the clock's now: *out gets {"from_ms","to_ms","by","groups":
+ * [...],"total":{...}} (the caller owns it). 0, or -1 on a store error or OOM. */
+int		stats_report(struct gw *, int64_t from_ms, int64_t to_ms, enum stats_key,
+		    struct cJSON **out);
 
 /* ------------------------------------------------------------------ http.c */
 

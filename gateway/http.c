@@ -16,6 +16,7 @@
  * List answers stop adding items before GW_BODY_MAX and say "truncated": true.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -70,6 +71,13 @@ static void h_order_get(struct call *);
 static void h_review(struct call *);
 static void h_callbacks(struct call *);
 static void h_callback(struct call *);
+static void h_result(struct call *);
+static void h_outage_add(struct call *);
+static void h_outages(struct call *);
+static void h_archive(struct call *);
+static void h_stats(struct call *);
+static void h_taxonomy(struct call *);
+static void h_test_clock(struct call *);
 
 static const struct route {
 	const char     *method;
@@ -86,6 +94,14 @@ static const struct route {
 	{ "POST", "/api/v1/orders/{id}/review",		h_review,	"supervisor" },
 	{ "POST", "/api/v1/orders/{id}/callback",	h_callback,	"agent" },
 	{ "GET",  "/api/v1/callbacks",			h_callbacks,	"agent" },
+	{ "POST", "/api/v1/orders/{id}/result",		h_result,	"department" },
+	{ "POST", "/api/v1/outages",			h_outage_add,	"dispatcher" },
+	{ "GET",  "/api/v1/outages",			h_outages,	"any" },
+	{ "POST", "/api/v1/archive",			h_archive,	"agent" },
+	{ "GET",  "/api/v1/stats",			h_stats,	"any" },
+	{ "GET",  "/api/v1/taxonomy",			h_taxonomy,	"any" },
+	/* Only with `test_clock yes` (test configs); 404 otherwise. */
+	{ "POST", "/api/v1/test/clock",			h_test_clock,	"test" },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -209,9 +225,17 @@ order_json(struct gw *gw, const struct order *o, int full, int *store_err)
 	if ((j = cJSON_CreateObject()) == NULL)
 		return NULL;
 	cJSON_AddStringToObject(j, "id", o->id);
-	cJSON_AddStringToObject(j, "type", "repair");
+	cJSON_AddStringToObject(j, "type", taxonomy_type_name(o->type));
+	cJSON_AddStringToObject(j, "type_name", taxonomy_type_zh(o->type));
 	cJSON_AddNumberToObject(j, "category", o->category);
 	cJSON_AddStringToObject(j, "category_name", sla_category_name(o->category));
+	if (taxonomy_category(o->category) != NULL)
+		cJSON_AddStringToObject(j, "category_en", taxonomy_category(o->category)->en);
+	if (o->grade)
+		cJSON_AddStringToObject(j, "grade", taxonomy_grade_name(o->grade));
+	else
+		cJSON_AddNullToObject(j, "grade");
+	cJSON_AddStringToObject(j, "profile", o->lim.name);
 	cJSON_AddStringToObject(j, "state", order_state_name(o->state));
 	cJSON_AddStringToObject(j, "summary", o->summary);
 	cJSON_AddStringToObject(j, "address", o->address);
@@ -232,6 +256,8 @@ order_json(struct gw *gw, const struct order *o, int full, int *store_err)
 	cJSON_AddStringToObject(j, "zone_name", o->zone_name);
 	json_str_or_null(j, "crew", o->crew);
 	json_str_or_null(j, "device", o->device);
+	json_time(j, "ring_ms", o->ring_ms);
+	json_time(j, "answered_ms", o->answered_ms);
 	json_time(j, "call_ended_ms", o->call_ended_ms);
 	json_time(j, "created_ms", o->created_ms);
 	json_time(j, "reviewed_ms", o->reviewed_ms);
@@ -253,6 +279,21 @@ order_json(struct gw *gw, const struct order *o, int full, int *store_err)
 	cJSON_AddNumberToObject(j, "callback_attempts", o->callback_attempts);
 	json_str_or_null(j, "decline_reason", o->decline_reason);
 	json_str_or_null(j, "duplicate_of", o->duplicate_of);
+	cJSON_AddBoolToObject(j, "linked", o->linked);
+	if (o->outage_id)
+		cJSON_AddNumberToObject(j, "outage", o->outage_id);
+	else
+		cJSON_AddNullToObject(j, "outage");
+	json_str_or_null(j, "dept", o->dept);
+	json_time(j, "forwarded_ms", o->forwarded_ms);
+	json_time(j, "handle_due_ms", o->handle_due_ms);
+	json_str_or_null(j, "result", o->result);
+	json_time(j, "delay_requested_ms", o->delay_requested_ms);
+	json_time(j, "shift_ms", o->shift_ms);
+	json_time(j, "shift_end_ms", o->shift_end_ms);
+	json_time(j, "finished_ms", o->finished_ms);
+	json_time(j, "archive_start_ms", o->archive_start_ms);
+	json_time(j, "archived_ms", o->archived_ms);
 	json_str_or_null(j, "review_note", o->review_note);
 	if (o->delay_reason[0] && (d = cJSON_AddObjectToObject(j, "delay")) != NULL) {
 		cJSON_AddStringToObject(d, "reason", o->delay_reason);
@@ -274,11 +315,18 @@ order_json(struct gw *gw, const struct order *o, int full, int *store_err)
 			if (s == NULL)
 				break;
 			cJSON_AddStringToObject(s, "stage", sla_stage_name(r[i].stage));
-			cJSON_AddNumberToObject(s, "limit_min", (double)r[i].limit_ms / 60000.0);
+			if (r[i].stage == SLA_HANDLING)
+				cJSON_AddNumberToObject(s, "limit_wd", o->lim.handle_wd);
+			else
+				cJSON_AddNumberToObject(s, "limit_min",
+				    (double)r[i].limit_ms / 60000.0);
 			json_time(s, "start_ms", r[i].start_ms);
+			json_time(s, "warn_ms", r[i].warn_ms);
 			json_time(s, "due_ms", r[i].due_ms);
 			json_time(s, "done_ms", r[i].done_ms);
 			cJSON_AddStringToObject(s, "verdict", sla_verdict_name(r[i].verdict));
+			cJSON_AddBoolToObject(s, "warned", (o->warned >> i) & 1u);
+			cJSON_AddBoolToObject(s, "late_evidence", r[i].late);
 			cJSON_AddItemToArray(sla, s);
 		}
 	if (full) {
@@ -539,28 +587,45 @@ h_crews(struct call *c)
 static void
 h_order_create(struct call *c)
 {
-	static const char *const fields[] = { "category", "address", "site", "summary",
-		"customer", "phone", "radius_m", "call_ended_ms", NULL };
+	static const char *const fields[] = { "type", "category", "address", "site", "summary",
+		"customer", "phone", "radius_m", "call_ended_ms", "ring_ms", "answered_ms",
+		"arrears", NULL };
 	static const char *const site_fields[] = { "lat", "lon", "crs", NULL };
 	struct proto_error pe = { 0 };
 	struct order_input in;
 	struct gw_err err = { 0 };
 	struct order *o;
 	const cJSON *site;
-	char crs[16] = "wgs84";
-	int64_t cat = 0, ended = 0;
+	char crs[16] = "wgs84", type[GW_WORD_MAX] = "repair";
+	int64_t cat = 0, ended = 0, ring = 0, answered = 0;
+	const cJSON *arrears;
 
 	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
 		return;
 	memset(&in, 0, sizeof(in));
-	if (pj_int(c->body, "", "category", 1, 1, 7, &cat, &pe) != PROTO_OK ||
+	if (pj_str(c->body, "", "type", 0, type, sizeof(type), &pe) != PROTO_OK)
+		goto bad;
+	if (taxonomy_type_parse(type, &in.type) == -1) {
+		reply_error(c, 400, "type", "type: must be one of repair, consultation, query, "
+		    "complaint, appeal, report, suggestion, opinion, praise, installation");
+		return;
+	}
+	if (pj_int(c->body, "", "category", 1, 1, TAXONOMY_NCATEGORIES, &cat, &pe) != PROTO_OK ||
 	    pj_str(c->body, "", "address", 1, in.address, sizeof(in.address), &pe) != PROTO_OK)
 		goto bad;
+	arrears = cJSON_GetObjectItemCaseSensitive(c->body, "arrears");
+	if (arrears != NULL && !cJSON_IsBool(arrears)) {
+		reply_error(c, 400, "arrears", "arrears: must be true or false");
+		return;
+	}
+	in.arrears = arrears != NULL && cJSON_IsTrue(arrears);
 	site = cJSON_GetObjectItemCaseSensitive(c->body, "site");
-	if (site == NULL || cJSON_IsNull(site)) {
+	if ((site == NULL || cJSON_IsNull(site)) && in.type == TYPE_REPAIR) {
 		reply_error(c, 400, "site", "site: is required");
 		return;
 	}
+	if (site == NULL || cJSON_IsNull(site))
+		goto nosite;
 	if (!cJSON_IsObject(site)) {
 		reply_error(c, 400, "site", "site: must be an object {lat, lon, crs}");
 		return;
@@ -575,6 +640,13 @@ h_order_create(struct call *c)
 		reply_error(c, 400, "site.crs", "site.crs: must be wgs84, gcj02 or bd09");
 		return;
 	}
+	in.has_site = 1;
+nosite:
+	if (pj_int(c->body, "", "ring_ms", 0, 1, INT64_MAX / 2, &ring, &pe) != PROTO_OK ||
+	    pj_int(c->body, "", "answered_ms", 0, 1, INT64_MAX / 2, &answered, &pe) != PROTO_OK)
+		goto bad;
+	in.ring_ms = ring;
+	in.answered_ms = answered;
 	if (pj_str(c->body, "", "summary", 0, in.summary, sizeof(in.summary), &pe) != PROTO_OK ||
 	    pj_str(c->body, "", "customer", 0, in.customer, sizeof(in.customer), &pe) != PROTO_OK ||
 	    pj_str(c->body, "", "phone", 0, in.phone, sizeof(in.phone), &pe) != PROTO_OK ||
@@ -685,8 +757,8 @@ h_order_get(struct call *c)
 static void
 h_review(struct call *c)
 {
-	static const char *const fields[] = { "action", "crew", "reason", "duplicate_of",
-		"note", NULL };
+	static const char *const fields[] = { "action", "crew", "dept", "reason",
+		"duplicate_of", "note", NULL };
 	struct proto_error pe = { 0 };
 	struct review_input in;
 	struct gw_err err = { 0 };
@@ -706,6 +778,16 @@ h_review(struct call *c)
 			reply_proto_err(c, &pe);
 			return;
 		}
+	} else if (strcmp(action, "forward") == 0) {
+		in.dispatch = 1;
+		if (pj_str(c->body, "", "dept", 1, in.dept, sizeof(in.dept), &pe) != PROTO_OK) {
+			reply_proto_err(c, &pe);
+			return;
+		}
+		if (in.dept[0] == '\0') {
+			reply_error(c, 400, "dept", "dept: must not be empty");
+			return;
+		}
 	} else if (strcmp(action, "decline") == 0) {
 		if (pj_str(c->body, "", "reason", 1, in.reason, sizeof(in.reason), &pe) !=
 		    PROTO_OK ||
@@ -715,7 +797,7 @@ h_review(struct call *c)
 			return;
 		}
 	} else {
-		reply_error(c, 400, "action", "action: must be dispatch or decline");
+		reply_error(c, 400, "action", "action: must be dispatch, forward or decline");
 		return;
 	}
 	if (pj_str(c->body, "", "note", 0, in.note, sizeof(in.note), &pe) != PROTO_OK) {
@@ -765,6 +847,340 @@ h_callback(struct call *c)
 	else
 		reply_order(c, 200, o);
 	free(o);
+}
+
+/* An integer query parameter: 1 given (in *out), 0 absent, -1 bad (answered). */
+static int
+query_i64(struct call *c, const char *name, int64_t min, int64_t max, int64_t *out)
+{
+	const char *v = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
+	char *end;
+	long long n;
+
+	if (v == NULL)
+		return 0;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (end == v || *end != '\0' || errno != 0 || n < min || n > max) {
+		reply_error(c, 400, name, "%s: must be an integer in [%lld, %lld]", name,
+		    (long long)min, (long long)max);
+		return -1;
+	}
+	*out = n;
+	return 1;
+}
+
+static int
+query_num(struct call *c, const char *name, double min, double max, double *out)
+{
+	const char *v = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
+	char *end;
+	double n;
+
+	if (v == NULL)
+		return 0;
+	n = strtod(v, &end);
+	if (end == v || *end != '\0' || !(n >= min && n <= max)) {
+		reply_error(c, 400, name, "%s: must be a number in [%g, %g]", name, min, max);
+		return -1;
+	}
+	*out = n;
+	return 1;
+}
+
+static void
+h_result(struct call *c)
+{
+	static const char *const fields[] = { "result", "dept", "at_ms", NULL };
+	struct proto_error pe = { 0 };
+	struct result_input in;
+	struct gw_err err = { 0 };
+	struct order *o;
+	int64_t at = 0;
+
+	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
+		return;
+	memset(&in, 0, sizeof(in));
+	if (pj_str(c->body, "", "result", 1, in.text, sizeof(in.text), &pe) != PROTO_OK ||
+	    pj_str(c->body, "", "dept", 0, in.dept, sizeof(in.dept), &pe) != PROTO_OK ||
+	    pj_int(c->body, "", "at_ms", 0, 1, INT64_MAX / 2, &at, &pe) != PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	in.at_ms = at;
+	if ((o = malloc(sizeof(*o))) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	if (order_result(c->gw, c->id, &in, o, &err) != GW_OK)
+		reply_gw_err(c, &err);
+	else
+		reply_order(c, 200, o);
+	free(o);
+}
+
+static cJSON *
+outage_json(const struct outage *ot)
+{
+	cJSON *j = cJSON_CreateObject(), *site;
+
+	if (j == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(j, "id", ot->id);
+	cJSON_AddStringToObject(j, "name", ot->name);
+	if ((site = cJSON_AddObjectToObject(j, "site")) != NULL) {
+		cJSON_AddNumberToObject(site, "lat", ot->lat);
+		cJSON_AddNumberToObject(site, "lon", ot->lon);
+		cJSON_AddStringToObject(site, "crs", "wgs84");
+	}
+	cJSON_AddNumberToObject(j, "radius_m", ot->radius_m);
+	cJSON_AddNumberToObject(j, "start_ms", (double)ot->start_ms);
+	cJSON_AddNumberToObject(j, "end_ms", (double)ot->end_ms);
+	cJSON_AddStringToObject(j, "note", ot->note);
+	return j;
+}
+
+static void
+h_outage_add(struct call *c)
+{
+	static const char *const fields[] = { "name", "site", "radius_m", "start_ms", "end_ms",
+		"note", NULL };
+	static const char *const site_fields[] = { "lat", "lon", "crs", NULL };
+	struct proto_error pe = { 0 };
+	struct gw_err err = { 0 };
+	struct outage ot;
+	const cJSON *site;
+	char crs[16] = "wgs84";
+	enum maps_crs cr;
+	double lat, lon;
+
+	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
+		return;
+	memset(&ot, 0, sizeof(ot));
+	if (pj_str(c->body, "", "name", 1, ot.name, sizeof(ot.name), &pe) != PROTO_OK ||
+	    pj_num(c->body, "", "radius_m", 1, 1, 100000, &ot.radius_m, &pe) != PROTO_OK ||
+	    pj_int(c->body, "", "start_ms", 1, 1, INT64_MAX / 2, &ot.start_ms, &pe) != PROTO_OK ||
+	    pj_int(c->body, "", "end_ms", 1, 1, INT64_MAX / 2, &ot.end_ms, &pe) != PROTO_OK ||
+	    pj_str(c->body, "", "note", 0, ot.note, sizeof(ot.note), &pe) != PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	site = cJSON_GetObjectItemCaseSensitive(c->body, "site");
+	if (site == NULL || !cJSON_IsObject(site)) {
+		reply_error(c, 400, "site", "site: must be an object {lat, lon, crs}");
+		return;
+	}
+	if (only_fields(c, site, "site", site_fields) == -1)
+		return;
+	if (pj_num(site, "site", "lat", 1, -90, 90, &lat, &pe) != PROTO_OK ||
+	    pj_num(site, "site", "lon", 1, -180, 180, &lon, &pe) != PROTO_OK ||
+	    pj_str(site, "site", "crs", 0, crs, sizeof(crs), &pe) != PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	if (order_crs_parse(crs, &cr) == -1) {
+		reply_error(c, 400, "site.crs", "site.crs: must be wgs84, gcj02 or bd09");
+		return;
+	}
+	maps_convert(cr, MAPS_WGS84, lat, lon, &ot.lat, &ot.lon);
+	if (order_outage_add(c->gw, &ot, &err) != GW_OK) {
+		reply_gw_err(c, &err);
+		return;
+	}
+	if ((c->answer = outage_json(&ot)) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	c->status = 201;
+}
+
+struct outage_q {
+	struct list	l;
+	int		has_point;
+	double		lat, lon;
+};
+
+static int
+list_outage(const struct outage *ot, void *arg)
+{
+	struct outage_q *q = arg;
+
+	if (q->has_point && !maps_within(ot->lat, ot->lon, ot->radius_m, q->lat, q->lon, 0,
+	    NULL))
+		return 0;
+	return list_add(&q->l, outage_json(ot));
+}
+
+static void
+h_outages(struct call *c)
+{
+	struct outage_q q = { .l = { .gw = c->gw } };
+	int64_t at = 0;
+	int a, b;
+
+	if (query_i64(c, "at_ms", 1, INT64_MAX / 2, &at) == -1 ||
+	    (a = query_num(c, "lat", -90, 90, &q.lat)) == -1 ||
+	    (b = query_num(c, "lon", -180, 180, &q.lon)) == -1)
+		return;
+	if (a != b) {
+		reply_error(c, 400, a ? "lon" : "lat", "%s: give lat and lon together",
+		    a ? "lon" : "lat");
+		return;
+	}
+	q.has_point = a;
+	if ((q.l.arr = cJSON_CreateArray()) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	reply_list(c, "outages", &q.l, store_outage_list(c->gw->store, at, list_outage, &q));
+}
+
+static void
+h_archive(struct call *c)
+{
+	static const char *const fields[] = { "type", "shift_ms", NULL };
+	struct proto_error pe = { 0 };
+	struct gw_err err = { 0 };
+	char type[GW_WORD_MAX];
+	enum order_type t;
+	int64_t shift = 0;
+	int n;
+
+	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
+		return;
+	if (pj_str(c->body, "", "type", 1, type, sizeof(type), &pe) != PROTO_OK ||
+	    pj_int(c->body, "", "shift_ms", 1, 1, INT64_MAX / 2, &shift, &pe) != PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	if (taxonomy_type_parse(type, &t) == -1) {
+		reply_error(c, 400, "type", "type: not a business type");
+		return;
+	}
+	if (order_archive(c->gw, t, shift, &n, &err) != GW_OK) {
+		reply_gw_err(c, &err);
+		return;
+	}
+	if ((c->answer = cJSON_CreateObject()) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	cJSON_AddStringToObject(c->answer, "type", type);
+	cJSON_AddNumberToObject(c->answer, "shift_ms", (double)shift);
+	cJSON_AddNumberToObject(c->answer, "archived", n);
+	c->status = 200;
+}
+
+static void
+h_stats(struct call *c)
+{
+	const char *by = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "by");
+	int64_t from = 0, to = 0;
+	enum stats_key key = STATS_BY_TYPE;
+	int a, b;
+
+	if ((a = query_i64(c, "from_ms", 0, INT64_MAX / 2, &from)) == -1 ||
+	    (b = query_i64(c, "to_ms", 0, INT64_MAX / 2, &to)) == -1)
+		return;
+	if (a == 0 || b == 0) {
+		reply_error(c, 400, a ? "to_ms" : "from_ms", "%s: is required",
+		    a ? "to_ms" : "from_ms");
+		return;
+	}
+	if (to <= from) {
+		reply_error(c, 400, "to_ms", "to_ms: must be after from_ms");
+		return;
+	}
+	if (by != NULL && stats_key_parse(by, &key) == -1) {
+		reply_error(c, 400, "by", "by: must be type, category, zone, branch, crew or shift");
+		return;
+	}
+	if (stats_report(c->gw, from, to, key, &c->answer) == -1) {
+		reply_error(c, 503, NULL, "the store cannot be read");
+		return;
+	}
+	c->status = 200;
+}
+
+static void
+h_taxonomy(struct call *c)
+{
+	cJSON *types, *cats;
+
+	if ((c->answer = cJSON_CreateObject()) == NULL ||
+	    (types = cJSON_AddArrayToObject(c->answer, "types")) == NULL ||
+	    (cats = cJSON_AddArrayToObject(c->answer, "categories")) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	for (int t = 0; t < TYPE_N; t++) {
+		cJSON *j = cJSON_CreateObject();
+
+		if (j == NULL)
+			break;
+		cJSON_AddStringToObject(j, "code", taxonomy_type_name((enum order_type)t));
+		cJSON_AddStringToObject(j, "zh", taxonomy_type_zh((enum order_type)t));
+		cJSON_AddStringToObject(j, "en", taxonomy_type_en((enum order_type)t));
+		cJSON_AddItemToArray(types, j);
+	}
+	for (int i = 1; i <= TAXONOMY_NCATEGORIES; i++) {
+		const struct tx_category *tc = taxonomy_category(i);
+		cJSON *j = cJSON_CreateObject();
+
+		if (j == NULL)
+			break;
+		cJSON_AddNumberToObject(j, "id", tc->id);
+		cJSON_AddStringToObject(j, "type", taxonomy_type_name(tc->type));
+		cJSON_AddStringToObject(j, "zh", tc->zh);
+		cJSON_AddStringToObject(j, "en", tc->en);
+		if (tc->grade)
+			cJSON_AddStringToObject(j, "grade", taxonomy_grade_name(tc->grade));
+		cJSON_AddItemToArray(cats, j);
+	}
+	c->status = 200;
+}
+
+#define TEST_CLOCK_TICKS_MAX	1000	/* ticks run after a move, at most */
+
+/* TEST ONLY (`test_clock yes`): move the gateway's wall clock forward and run
+ * the SLA tick until it has nothing more to write, so a test sees the
+ * warnings and breaches of hours in one call. Refused as an unknown route
+ * otherwise, so a production gateway does not even show it exists. */
+static void
+h_test_clock(struct call *c)
+{
+	static const char *const fields[] = { "advance_ms", NULL };
+	struct proto_error pe = { 0 };
+	int64_t adv = 0;
+	int n, total = 0;
+
+	if (!c->gw->conf->test_clock) {
+		reply_error(c, 404, NULL, "no route /api/v1/test/clock");
+		return;
+	}
+	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
+		return;
+	if (pj_int(c->body, "", "advance_ms", 1, 0, 366LL * 86400000LL, &adv, &pe) !=
+	    PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	c->gw->clock_offset_ms += adv;
+	log_warnx("test clock: moved forward %lld ms (offset now %lld ms)", (long long)adv,
+	    (long long)c->gw->clock_offset_ms);
+	for (int i = 0; i < TEST_CLOCK_TICKS_MAX; i++) {
+		if ((n = order_sla_tick(c->gw)) <= 0)
+			break;
+		total += n;
+	}
+	if ((c->answer = cJSON_CreateObject()) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	cJSON_AddNumberToObject(c->answer, "now_ms", (double)clock_wall(c->gw->clock));
+	cJSON_AddNumberToObject(c->answer, "offset_ms", (double)c->gw->clock_offset_ms);
+	cJSON_AddNumberToObject(c->answer, "entries", total);
+	c->status = 200;
 }
 
 /* ---- routing ---- */

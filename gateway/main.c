@@ -27,21 +27,48 @@
 
 #define C(f)	offsetof(struct gw_conf, f)
 #define CS(f)	offsetof(struct gw_conf, f), sizeof(((struct gw_conf *)0)->f)
+#define L(f)	offsetof(struct sla_limits, f)
 
-/* Sorted by name (bsearch). */
-static const struct conf_key conf_keys[] = {
-	{ "arrive_remote_min", CONF_INT, C(limits.arrive_remote_min), 0, 1, 1440, "240", NULL,
-	  "arrival limit in a special remote area, minutes from dispatch" },
-	{ "arrive_rural_min", CONF_INT, C(limits.arrive_rural_min), 0, 1, 1440, "120", NULL,
-	  "arrival limit in a rural zone, minutes from dispatch" },
-	{ "arrive_urban_min", CONF_INT, C(limits.arrive_urban_min), 0, 1, 1440, "60", NULL,
-	  "arrival limit in an urban zone, minutes from dispatch" },
-	{ "callback_min", CONF_INT, C(limits.callback_min), 0, 1, 1440, "10", NULL,
-	  "callback due, minutes after the gateway learns of the completion" },
-	{ "complete_h", CONF_INT, C(limits.complete_h), 0, 1, 168, "12", NULL,
-	  "repair completion limit, hours from dispatch" },
-	{ "complete_meter_h", CONF_INT, C(limits.complete_meter_h), 0, 1, 168, "24", NULL,
-	  "completion limit of a meter fault (category 6), hours from dispatch" },
+/*
+ * The limits of a profile, the one table of 第十九条's numbers (README
+ * "Profiles"). The same rows serve the top-level keys (profile "default", at
+ * offset limits.*) and the `profile NAME key value ...` lines (relative to a
+ * struct sla_limits), so a limit is declared once.
+ */
+#define LIMIT_KEYS(X) \
+	X("answer_s", answer_s, 1, 600, "12", "call answered, seconds from ringing") \
+	X("appeal_wd", appeal_wd, 1, 60, "3", "appeal, suggestion, opinion, praise: department result, working days") \
+	X("archive_min", archive_min, 1, 1440, "60", "archiving, minutes after all of a shift's orders of a type are finished") \
+	X("arrive_remote_min", arrive_remote_min, 1, 1440, "240", "arrival limit in a special remote area, minutes from dispatch") \
+	X("arrive_rural_min", arrive_rural_min, 1, 1440, "120", "arrival limit in a rural zone, minutes from dispatch") \
+	X("arrive_urban_min", arrive_urban_min, 1, 1440, "60", "arrival limit in an urban zone, minutes from dispatch") \
+	X("callback_min", callback_min, 1, 1440, "10", "callback due, minutes after the gateway learns handling ended") \
+	X("complaint_wd", complaint_wd, 1, 60, "10", "complaint and report: department result, working days") \
+	X("complete_h", complete_h, 1, 168, "12", "repair completion limit, hours from dispatch") \
+	X("complete_meter_h", complete_meter_h, 1, 168, "24", "completion limit of a meter fault (category 6), hours from dispatch") \
+	X("consult_wd", consult_wd, 1, 60, "1", "consultation: department result, working days from forwarding") \
+	X("install_wd", install_wd, 1, 60, "5", "installation: department result, working days (set by the installation rules)") \
+	X("record_other_s", record_other_s, 10, 86400, "300", "non-repair order recorded and forwarded, seconds from hang-up") \
+	X("record_repair_s", record_repair_s, 10, 86400, "180", "repair order recorded and forwarded, seconds from hang-up") \
+	X("review_other_s", review_other_s, 10, 86400, "300", "supervisor review of a non-repair order, seconds from recording") \
+	X("review_s", review_s, 10, 86400, "180", "supervisor review of a repair, seconds from recording") \
+	X("warn_pct", warn_pct, 1, 99, "80", "warn when this percentage of a stage's time has passed")
+
+#define TOP_KEY(k, f, lo, hi, def, help) \
+	{ k, CONF_INT, C(limits.f), 0, lo, hi, def, NULL, help },
+#define PROFILE_KEY(k, f, lo, hi, def, help) \
+	{ k, CONF_INT, L(f), 0, lo, hi, def, NULL, help },
+
+static const struct conf_key limit_keys[] = { LIMIT_KEYS(PROFILE_KEY) };
+#define NLIMIT_KEYS (sizeof(limit_keys) / sizeof(limit_keys[0]))
+
+static int conf_profile(void *dst, int argc, char **argv, char *err, size_t errcap);
+static int conf_shifts(void *dst, int argc, char **argv, char *err, size_t errcap);
+
+/* Sorted by name at start-up (conf_load looks keys up with bsearch). */
+static struct conf_key conf_keys[] = {
+	{ "calendar", CONF_STR, CS(calendar), 0, 0, NULL, NULL,
+	  "working-day calendar file (holidays, make-up days); none: Monday..Friday" },
 	{ "db", CONF_STR, CS(db), 0, 0, NULL, NULL,
 	  "SQLite database file (required)" },
 	{ "http_bind", CONF_STR, CS(http_bind), 0, 0, "127.0.0.1", NULL,
@@ -54,20 +81,122 @@ static const struct conf_key conf_keys[] = {
 	  "MQTT broker host" },
 	{ "mqtt_port", CONF_INT, C(mqtt_port), 0, 1, 65535, "1883", NULL,
 	  "MQTT broker port" },
+	{ "profile", CONF_FUNC, 0, 0, 0, 0, NULL, conf_profile,
+	  "profile NAME key value ...: another set of limits (keys as above)" },
+	{ "profile_active", CONF_STR, CS(profile_active), 0, 0, "default", NULL,
+	  "the profile in force for new orders" },
 	{ "radius_m", CONF_DOUBLE, C(radius_m), 0, 20, 2000, "150", NULL,
 	  "default site geofence radius, metres" },
 	{ "resend_s", CONF_INT, C(resend_s), 0, 1, 3600, "5", NULL,
 	  "an order push not acked by the device is sent again after this, seconds" },
-	{ "review_s", CONF_INT, C(limits.review_s), 0, 10, 86400, "180", NULL,
-	  "supervisor review limit, seconds from recording" },
+	{ "shifts", CONF_FUNC, 0, 0, 0, 0, NULL, conf_shifts,
+	  "shift start times HH:MM ... (当班; default 00:00 08:00 16:00)" },
 	{ "sla_tick_ms", CONF_INT, C(sla_tick_ms), 0, 50, 60000, "1000", NULL,
-	  "how often deadlines are checked for breaches, milliseconds" },
+	  "how often deadlines are checked for warnings and breaches, milliseconds" },
+	{ "test_clock", CONF_BOOL, C(test_clock), 0, 0, 0, "no", NULL,
+	  "TEST ONLY: POST /api/v1/test/clock may move the gateway's clock forward" },
 	{ "zone_default", CONF_STR, CS(zone_default), 0, 0, "rural", NULL,
 	  "zone of a site outside every polygon: urban, rural or remote" },
 	{ "zones", CONF_STR, CS(zones), 0, 0, NULL, NULL,
 	  "GeoJSON zone file (WGS-84); none: every site gets zone_default" },
+	LIMIT_KEYS(TOP_KEY)
 };
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+static int
+keycmp(const void *a, const void *b)
+{
+	return strcmp(((const struct conf_key *)a)->name, ((const struct conf_key *)b)->name);
+}
+
+/* profile NAME key value [key value ...]: the regulation's defaults, then the
+ * pairs. A later line of the same name replaces the earlier one. */
+static int
+conf_profile(void *dst, int argc, char **argv, char *err, size_t errcap)
+{
+	struct gw_conf *cf = dst;
+	struct sla_limits p;
+	int i, slot;
+
+	if (argc < 1 || argc % 2 != 1) {
+		snprintf(err, errcap, "profile: expects NAME and key value pairs");
+		return -1;
+	}
+	if (strlen(argv[0]) >= sizeof(p.name) || strcmp(argv[0], "default") == 0) {
+		snprintf(err, errcap, "profile: name must be 1..%zu bytes and not \"default\"",
+		    sizeof(p.name) - 1);
+		return -1;
+	}
+	memset(&p, 0, sizeof(p));
+	if (conf_defaults(limit_keys, NLIMIT_KEYS, &p, err, errcap) == -1)
+		return -1;
+	snprintf(p.name, sizeof(p.name), "%s", argv[0]);
+	for (i = 1; i + 1 < argc; i += 2) {
+		char line[256];
+
+		snprintf(line, sizeof(line), "%s %s", argv[i], argv[i + 1]);
+		if (conf_line(line, limit_keys, NLIMIT_KEYS, &p, err, errcap) == -1)
+			return -1;
+	}
+	for (slot = 0; slot < cf->nprofiles; slot++)
+		if (strcmp(cf->profiles[slot].name, p.name) == 0)
+			break;
+	if (slot == GW_PROFILES_MAX) {
+		snprintf(err, errcap, "profile: at most %d profiles", GW_PROFILES_MAX);
+		return -1;
+	}
+	cf->profiles[slot] = p;
+	if (slot == cf->nprofiles)
+		cf->nprofiles++;
+	return 0;
+}
+
+/* shifts HH:MM [HH:MM ...]: start times of the shifts, ascending. */
+static int
+conf_shifts(void *dst, int argc, char **argv, char *err, size_t errcap)
+{
+	struct gw_conf *cf = dst;
+	struct gw_shifts s = { 0 };
+
+	if (argc < 1 || argc > GW_SHIFTS_MAX) {
+		snprintf(err, errcap, "shifts: expects 1..%d start times HH:MM", GW_SHIFTS_MAX);
+		return -1;
+	}
+	for (int i = 0; i < argc; i++) {
+		int h, m, n = 0;
+
+		if (sscanf(argv[i], "%2d:%2d%n", &h, &m, &n) != 2 || argv[i][n] != '\0' ||
+		    h < 0 || h > 23 || m < 0 || m > 59) {
+			snprintf(err, errcap, "shifts: \"%s\" is not a time HH:MM", argv[i]);
+			return -1;
+		}
+		s.start_min[i] = h * 60 + m;
+		if (i > 0 && s.start_min[i] <= s.start_min[i - 1]) {
+			snprintf(err, errcap, "shifts: start times must ascend");
+			return -1;
+		}
+	}
+	s.n = argc;
+	cf->shifts = s;
+	return 0;
+}
+
+/* The test-only clock: the system's, moved forward by gw->clock_offset_ms. */
+static int64_t
+offset_wall(void *ctx)
+{
+	const struct gw *gw = ctx;
+
+	return clock_wall(clock_system()) + gw->clock_offset_ms;
+}
+
+static int64_t
+offset_mono(void *ctx)
+{
+	const struct gw *gw = ctx;
+
+	return clock_mono(clock_system()) + gw->clock_offset_ms;
+}
 
 static void
 usage(void)
@@ -93,7 +222,9 @@ main(int argc, char **argv)
 	struct loop_timer sla_timer;
 	const char *path = NULL;
 	char err[512];
-	int ch, foreground = 0, verbose = 0, check = 0, rc;
+	struct lc_clock test_clock;
+	struct calendar *cal = NULL;
+	int ch, foreground = 0, verbose = 0, check = 0, usage_only = 0, rc;
 
 	while ((ch = getopt(argc, argv, "dvnhf:")) != -1) {
 		switch (ch) {
@@ -110,15 +241,20 @@ main(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'h':
-			conf_usage(conf_keys, NKEYS);
-			return 0;
+			usage_only = 1;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc || path == NULL)
+	if (!usage_only && (optind != argc || path == NULL))
 		usage();
 	log_init("gateway", 1, verbose);
+	qsort(conf_keys, NKEYS, sizeof(conf_keys[0]), keycmp);
+	if (usage_only) {
+		conf_usage(conf_keys, NKEYS);
+		return 0;
+	}
 
 	if (conf_defaults(conf_keys, NKEYS, &conf, err, sizeof(err)) == -1)
 		fatalx("config table: %s", err);
@@ -126,9 +262,36 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if (conf.db[0] == '\0')
 		fatalx("%s: db: required", path);
+	if (conf.shifts.n == 0) {
+		static const struct gw_shifts three = { 3, { 0, 8 * 60, 16 * 60 } };
+
+		conf.shifts = three;
+	}
+	snprintf(conf.limits.name, sizeof(conf.limits.name), "default");
 	memset(&gw, 0, sizeof(gw));
 	gw.conf = &conf;
 	gw.clock = clock_system();
+	if (conf.test_clock) {
+		test_clock.wall_ms = offset_wall;
+		test_clock.mono_ms = offset_mono;
+		test_clock.ctx = &gw;
+		gw.clock = &test_clock;
+	}
+	if ((gw.limits = sla_limits_find(&conf, conf.profile_active)) == NULL)
+		fatalx("%s: profile_active: no profile \"%s\"", path, conf.profile_active);
+	if (conf.calendar[0]) {
+		int y;
+		unsigned m, d;
+
+		if (calendar_load(conf.calendar, &cal, err, sizeof(err)) == -1)
+			fatalx("calendar: %s", err);
+		clock_civil_from_days(calendar_local_day(clock_wall(clock_system())), &y, &m, &d);
+		if (!calendar_covers(cal, y))
+			log_warnx("calendar %s has no holidays for %d: add them (README "
+			    "\"Working days\")", conf.calendar, y);
+	} else
+		log_warnx("no calendar: working days are Monday..Friday, holidays ignored");
+	gw.cal = cal;
 	if (maps_zone_parse(conf.zone_default, &gw.zone_default) == -1)
 		fatalx("%s: zone_default: must be urban, rural or remote", path);
 	if (conf.zones[0]) {
@@ -141,6 +304,7 @@ main(int argc, char **argv)
 	if (check) {
 		printf("configuration OK\n");
 		maps_zones_free(gw.zones);
+		calendar_free(cal);
 		return 0;
 	}
 
@@ -161,9 +325,10 @@ main(int argc, char **argv)
 		fatalx("cannot start the MQTT link");
 	loop_timer_init(&sla_timer, sla_tick_cb, &gw);
 	loop_timer_start(gw.loop, &sla_timer, 0, conf.sla_tick_ms);
-	log_info("linecrew-gateway %s started: db %s, %zu zones, broker %s:%d", GW_VERSION,
-	    conf.db, gw.zones ? maps_zones_count(gw.zones) : (size_t)0, conf.mqtt_host,
-	    conf.mqtt_port);
+	log_info("linecrew-gateway %s started: db %s, %zu zones, broker %s:%d, profile %s%s",
+	    GW_VERSION, conf.db, gw.zones ? maps_zones_count(gw.zones) : (size_t)0,
+	    conf.mqtt_host, conf.mqtt_port, gw.limits->name,
+	    conf.test_clock ? ", TEST CLOCK ENABLED" : "");
 
 	rc = loop_run(gw.loop);
 	log_info("stopping%s", loop_signal(gw.loop) ? " on signal" : "");
@@ -173,6 +338,7 @@ main(int argc, char **argv)
 	mqtt_stop(gw.mqtt);
 	store_close(gw.store);
 	maps_zones_free(gw.zones);
+	calendar_free(cal);
 	loop_free(gw.loop);
 	return rc == 0 ? 0 : 1;
 }

@@ -1,5 +1,11 @@
 /*
- * order.c: the operations on repair orders, each one store transaction.
+ * order.c: the operations on orders of every business type, each one store
+ * transaction: intake (taxonomy check, the 第十五条 (四) intake rules:
+ * planned outage, arrears, customer-internal, queries answered on the call),
+ * review (dispatch a repair, forward the others to a department, decline or
+ * link a duplicate), device events, department results, callbacks,
+ * archiving, the planned-outage registry, and the SLA tick (warnings,
+ * breaches, the 12 h delay-reason flag).
  *
  * Every state change, its timeline entry and (for a dispatch) its outbox row
  * are written in one BEGIN IMMEDIATE .. COMMIT, so a crash leaves either all of
@@ -113,53 +119,209 @@ tl_add(struct gw *gw, const char *order_id, const char *kind, int64_t at_ms, int
 	return rc;
 }
 
+/* Write a warning or breach entry for stage r of o. */
+static int
+stage_entry(struct gw *gw, struct order *o, const struct sla_result *r, const char *kind,
+    int64_t at, int64_t now)
+{
+	cJSON *j;
+
+	if ((j = cJSON_CreateObject()) == NULL)
+		return -1;
+	cJSON_AddStringToObject(j, "stage", sla_stage_name(r->stage));
+	if (r->limit_ms)
+		cJSON_AddNumberToObject(j, "limit_min", (double)r->limit_ms / MS_PER_MIN);
+	json_time(j, "due_ms", r->due_ms);
+	json_time(j, "done_ms", r->done_ms);
+	if (strcmp(kind, "breach") == 0)
+		/* How late: at completion when done, else as of this check. */
+		cJSON_AddNumberToObject(j, "late_min",
+		    (double)((r->done_ms ? r->done_ms : now) - r->due_ms) / MS_PER_MIN);
+	else {
+		cJSON_AddNumberToObject(j, "pct", o->lim.warn_pct);
+		cJSON_AddNumberToObject(j, "left_min", (double)(r->due_ms - now) / MS_PER_MIN);
+	}
+	return tl_add(gw, o->id, kind, at, now, "gateway", j);
+}
+
+/* A repair at its completion limit without a delay reason: flag it and ask the
+ * crew for one (第十九条 repair item 5). The request is on the timeline and in
+ * the order's delay_requested_ms; the device sees it when proto gains a
+ * downlink message for it (README "Watching"). */
+static int
+request_delay_reason(struct gw *gw, struct order *o, const struct sla_result *r, int64_t now)
+{
+	cJSON *j;
+
+	if (o->type != TYPE_REPAIR || o->delay_reason[0] || o->delay_requested_ms ||
+	    r->done_ms)
+		return 0;
+	if ((j = cJSON_CreateObject()) == NULL)
+		return -1;
+	cJSON_AddStringToObject(j, "why", "completion limit reached without completion or a "
+	    "delay reason");
+	cJSON_AddNumberToObject(j, "limit_min", o->lim.complete_min);
+	cJSON_AddStringToObject(j, "crew", o->crew);
+	cJSON_AddStringToObject(j, "device", o->device);
+	if (tl_add(gw, o->id, "delay_requested", now, now, "gateway", j) == -1)
+		return -1;
+	o->delay_requested_ms = now;
+	log_warnx("order %s: %d min without completion and no delay reason: flagged, a "
+	    "reason is requested from crew %s", o->id, o->lim.complete_min, o->crew);
+	return 0;
+}
+
 int
 order_settle(struct gw *gw, struct order *o)
 {
 	struct sla_result r[SLA_NSTAGES];
 	int64_t now = clock_wall(gw->clock);
+	int64_t nd;
 
 	sla_eval(o, gw->clock, r);
 	for (int i = 0; i < SLA_NSTAGES; i++) {
-		cJSON *j;
+		unsigned bit = 1u << i;
 
-		if (r[i].verdict != SLA_BREACHED || (o->breached & (1u << i)))
+		if (r[i].verdict == SLA_PENDING && r[i].warn_ms && now >= r[i].warn_ms &&
+		    !(o->warned & bit) && !(o->breached & bit)) {
+			if (stage_entry(gw, o, &r[i], "warning", r[i].warn_ms, now) == -1)
+				return -1;
+			o->warned |= bit;
+			log_info("order %s: %s deadline in %.0f min", o->id,
+			    sla_stage_name(r[i].stage), (double)(r[i].due_ms - now) / MS_PER_MIN);
+		}
+		if (r[i].verdict != SLA_BREACHED || (o->breached & bit))
 			continue;
-		if ((j = cJSON_CreateObject()) == NULL)
+		if (stage_entry(gw, o, &r[i], "breach", r[i].due_ms, now) == -1)
 			return -1;
-		cJSON_AddStringToObject(j, "stage", sla_stage_name(r[i].stage));
-		cJSON_AddNumberToObject(j, "limit_min", (double)r[i].limit_ms / MS_PER_MIN);
-		json_time(j, "due_ms", r[i].due_ms);
-		json_time(j, "done_ms", r[i].done_ms);
-		/* How late: at completion when done, else as of this check. */
-		cJSON_AddNumberToObject(j, "late_min",
-		    (double)((r[i].done_ms ? r[i].done_ms : now) - r[i].due_ms) / MS_PER_MIN);
-		if (tl_add(gw, o->id, "breach", r[i].due_ms, now, "gateway", j) == -1)
+		o->breached |= bit;
+		o->warned |= bit;
+		log_info("order %s: %s deadline breached (due %lld)", o->id,
+		    sla_stage_name(r[i].stage), (long long)r[i].due_ms);
+		if (i == SLA_COMPLETION && request_delay_reason(gw, o, &r[i], now) == -1)
 			return -1;
-		o->breached |= 1u << i;
-		log_info("order %s: %s deadline breached (due %lld, limit %lld min)", o->id,
-		    sla_stage_name(r[i].stage), (long long)r[i].due_ms,
-		    (long long)(r[i].limit_ms / MS_PER_MIN));
 	}
-	o->next_due_ms = sla_state_open(o->state) ? sla_next_due(r, &o->next_stage) : 0;
+	o->next_due_ms = sla_next_due(r, o->warned, &o->next_stage);
+	/* A finished order whose shift is still running waits in the index for
+	 * the shift's end: then the archive clock may start (archive_check). */
+	if (o->finished_ms && o->archive_start_ms == 0 && o->shift_end_ms > now &&
+	    o->lim.archive_min) {
+		nd = o->shift_end_ms;
+		if (o->next_due_ms == 0 || nd < o->next_due_ms) {
+			o->next_due_ms = nd;
+			o->next_stage = SLA_ARCHIVE;
+		}
+	}
 	if (o->next_due_ms == 0)
 		o->next_stage = SLA_REVIEW;
 	return 0;
 }
 
-/* Settle, write the order row and commit; roll back on any failure. */
+struct shift_scan {
+	char	(*ids)[PROTO_ID_MAX];
+	int	n, cap;
+	int64_t	last_finish;
+};
+
+static int
+collect_shift(const struct order *o, void *arg)
+{
+	struct shift_scan *sc = arg;
+
+	if (o->finished_ms > sc->last_finish)
+		sc->last_finish = o->finished_ms;
+	if (o->archive_start_ms != 0)
+		return 0;
+	if (sc->n == sc->cap) {
+		int ncap = sc->cap ? sc->cap * 2 : 64;
+		char (*n)[PROTO_ID_MAX] = realloc(sc->ids, (size_t)ncap * PROTO_ID_MAX);
+
+		if (n == NULL)
+			return 1;
+		sc->ids = n;
+		sc->cap = ncap;
+	}
+	memcpy(sc->ids[sc->n++], o->id, PROTO_ID_MAX);
+	return 0;
+}
+
+static int
+collect_all(const struct order *o, void *arg)
+{
+	struct shift_scan *sc = arg;
+
+	if (sc->n == sc->cap) {
+		int ncap = sc->cap ? sc->cap * 2 : 64;
+		char (*n)[PROTO_ID_MAX] = realloc(sc->ids, (size_t)ncap * PROTO_ID_MAX);
+
+		if (n == NULL)
+			return 1;
+		sc->ids = n;
+		sc->cap = ncap;
+	}
+	memcpy(sc->ids[sc->n++], o->id, PROTO_ID_MAX);
+	return 0;
+}
+
+/* o has finished: when every order of its type in its shift has, and the
+ * shift is over, the archive clock of all of them starts at the later of the
+ * shift's end and the last finish. Inside the caller's transaction, after o's
+ * row is written; may rewrite o's row (the caller reloads it). 0 / -1. */
+static int
+archive_check(struct gw *gw, const struct order *o)
+{
+	struct shift_scan sc = { 0 };
+	struct order *x;
+	int64_t now = clock_wall(gw->clock), start;
+	int n, rc = -1;
+
+	if (o->lim.archive_min == 0 || o->shift_ms == 0 || o->shift_end_ms > now)
+		return 0;
+	if ((n = store_shift_unfinished(gw->store, o->type, o->shift_ms)) != 0)
+		return n < 0 ? -1 : 0;
+	if ((x = malloc(sizeof(*x))) == NULL)
+		return -1;
+	if (store_order_shift(gw->store, o->type, o->shift_ms, collect_shift, &sc) == -1)
+		goto out;
+	start = sc.last_finish > o->shift_end_ms ? sc.last_finish : o->shift_end_ms;
+	for (int i = 0; i < sc.n; i++) {
+		if (store_order_get(gw->store, sc.ids[i], x) != 1)
+			goto out;
+		x->archive_start_ms = start;
+		if (order_settle(gw, x) == -1 || store_order_update(gw->store, x) == -1)
+			goto out;
+	}
+	if (sc.n)
+		log_info("shift of %s orders from %lld: all %d finished, archive due by %lld",
+		    taxonomy_type_name(o->type), (long long)o->shift_ms, sc.n,
+		    (long long)(start + o->lim.archive_min * MS_PER_MIN));
+	rc = 0;
+out:
+	free(sc.ids);
+	free(x);
+	return rc;
+}
+
+/* Settle, write the order row, start the shift's archive clock when it is the
+ * last to finish, and commit; roll back on any failure. */
 static enum gw_status
 finish(struct gw *gw, struct order *o, struct gw_err *err)
 {
 	check_invariant(o);
-	if (order_settle(gw, o) == -1 || store_order_update(gw->store, o) == -1 ||
-	    store_commit(gw->store) == -1) {
-		store_rollback(gw->store);
-		if (err)
-			seterr(err, GW_E_STORE, NULL, "the store cannot write; nothing was accepted");
-		return GW_E_STORE;
+	if (order_settle(gw, o) == -1 || store_order_update(gw->store, o) == -1)
+		goto fail;
+	if (o->finished_ms && o->archive_start_ms == 0) {
+		if (archive_check(gw, o) == -1 || store_order_get(gw->store, o->id, o) != 1)
+			goto fail;
 	}
+	if (store_commit(gw->store) == -1)
+		goto fail;
 	return GW_OK;
+fail:
+	store_rollback(gw->store);
+	if (err)
+		seterr(err, GW_E_STORE, NULL, "the store cannot write; nothing was accepted");
+	return GW_E_STORE;
 }
 
 static enum gw_status
@@ -197,23 +359,110 @@ order_crs_parse(const char *s, enum maps_crs *out)
 	return -1;
 }
 
-enum gw_status
-order_create(struct gw *gw, const struct order_input *in, struct order *o, struct gw_err *err)
-{
-	struct maps_zone_hit hit;
-	int64_t now = clock_wall(gw->clock);
-	int inside = 0;
-	cJSON *j;
+struct outage_find {
+	double	lat, lon;
+	struct outage *out;
+	int	found;
+};
 
-	if (in->category < 1 || in->category > 7) {
-		seterr(err, GW_E_BAD, "category", "category: must be an integer in [1, 7]");
+static int
+outage_hit(const struct outage *ot, void *arg)
+{
+	struct outage_find *f = arg;
+
+	if (!maps_within(ot->lat, ot->lon, ot->radius_m, f->lat, f->lon, 0, NULL))
+		return 0;
+	*f->out = *ot;
+	f->found = 1;
+	return 1;
+}
+
+int
+order_outage_find(struct gw *gw, double lat, double lon, int64_t at_ms, struct outage *out)
+{
+	struct outage_find f = { lat, lon, out, 0 };
+
+	if (store_outage_list(gw->store, at_ms, outage_hit, &f) == -1)
+		return -1;
+	return f.found;
+}
+
+enum gw_status
+order_outage_add(struct gw *gw, struct outage *ot, struct gw_err *err)
+{
+	if (ot->name[0] == '\0') {
+		seterr(err, GW_E_BAD, "name", "name: must not be empty");
 		return GW_E_BAD;
 	}
-	if (isnan(in->lat) || in->lat < -90 || in->lat > 90) {
+	if (isnan(ot->lat) || ot->lat < -90 || ot->lat > 90) {
 		seterr(err, GW_E_BAD, "site.lat", "site.lat: must be a number in [-90, 90]");
 		return GW_E_BAD;
 	}
-	if (isnan(in->lon) || in->lon < -180 || in->lon > 180) {
+	if (isnan(ot->lon) || ot->lon < -180 || ot->lon > 180) {
+		seterr(err, GW_E_BAD, "site.lon", "site.lon: must be a number in [-180, 180]");
+		return GW_E_BAD;
+	}
+	if (!(ot->radius_m >= 1 && ot->radius_m <= 100000)) {
+		seterr(err, GW_E_BAD, "radius_m", "radius_m: must be a number in [1, 100000]");
+		return GW_E_BAD;
+	}
+	if (ot->start_ms <= 0 || ot->end_ms <= ot->start_ms) {
+		seterr(err, GW_E_BAD, "end_ms", "end_ms: must be after start_ms");
+		return GW_E_BAD;
+	}
+	ot->created_ms = clock_wall(gw->clock);
+	if (store_begin(gw->store) == -1 || store_outage_add(gw->store, ot) == -1 ||
+	    store_commit(gw->store) == -1)
+		return store_failed(gw, err);
+	log_info("planned outage %d registered: %s, %.0f m around %.6f,%.6f", ot->id, ot->name,
+	    ot->radius_m, ot->lat, ot->lon);
+	return GW_OK;
+}
+
+/* An intake rule of 第十五条 (四) decides a repair report: answered with the
+ * reason, not dispatched. Sets the order declined at intake (no review). */
+static void
+intake_decline(struct order *o, const char *reason, int64_t now)
+{
+	o->state = ORD_DECLINED;
+	snprintf(o->decline_reason, sizeof(o->decline_reason), "%s", reason);
+	o->finished_ms = now;
+}
+
+enum gw_status
+order_create(struct gw *gw, const struct order_input *in, struct order *o, struct gw_err *err)
+{
+	const struct tx_category *cat = taxonomy_category(in->category);
+	struct maps_zone_hit hit;
+	struct outage ot;
+	int64_t now = clock_wall(gw->clock);
+	int inside = 0, rc;
+	const char *outcome = NULL;
+	cJSON *j;
+
+	if ((unsigned)in->type >= TYPE_N) {
+		seterr(err, GW_E_BAD, "type", "type: unknown business type");
+		return GW_E_BAD;
+	}
+	if (cat == NULL) {
+		seterr(err, GW_E_BAD, "category", "category: must be an integer in [1, %d]",
+		    TAXONOMY_NCATEGORIES);
+		return GW_E_BAD;
+	}
+	if (cat->type != in->type) {
+		seterr(err, GW_E_BAD, "category", "category: %d (%s) is a %s category, not %s",
+		    cat->id, cat->en, taxonomy_type_name(cat->type), taxonomy_type_name(in->type));
+		return GW_E_BAD;
+	}
+	if (in->type == TYPE_REPAIR && !in->has_site) {
+		seterr(err, GW_E_BAD, "site", "site: is required for a repair");
+		return GW_E_BAD;
+	}
+	if (in->has_site && (isnan(in->lat) || in->lat < -90 || in->lat > 90)) {
+		seterr(err, GW_E_BAD, "site.lat", "site.lat: must be a number in [-90, 90]");
+		return GW_E_BAD;
+	}
+	if (in->has_site && (isnan(in->lon) || in->lon < -180 || in->lon > 180)) {
 		seterr(err, GW_E_BAD, "site.lon", "site.lon: must be a number in [-180, 180]");
 		return GW_E_BAD;
 	}
@@ -221,58 +470,121 @@ order_create(struct gw *gw, const struct order_input *in, struct order *o, struc
 		seterr(err, GW_E_BAD, "address", "address: must not be empty");
 		return GW_E_BAD;
 	}
+	if ((in->ring_ms != 0) != (in->answered_ms != 0) ||
+	    (in->ring_ms && in->answered_ms < in->ring_ms)) {
+		seterr(err, GW_E_BAD, "answered_ms", "answered_ms: give ring_ms and answered_ms "
+		    "together, answered_ms not before ring_ms");
+		return GW_E_BAD;
+	}
+	if (in->arrears && in->type != TYPE_REPAIR) {
+		seterr(err, GW_E_BAD, "arrears", "arrears: only a repair report can be an "
+		    "arrears disconnection");
+		return GW_E_BAD;
+	}
 	memset(o, 0, sizeof(*o));
+	o->type = in->type;
 	o->category = in->category;
+	o->grade = cat->grade;
 	o->state = ORD_RECORDED;
 	memcpy(o->summary, in->summary, sizeof(o->summary));
 	memcpy(o->address, in->address, sizeof(o->address));
 	memcpy(o->customer, in->customer, sizeof(o->customer));
 	memcpy(o->phone, in->phone, sizeof(o->phone));
-	o->in_lat = in->lat;
-	o->in_lon = in->lon;
 	o->in_crs = in->crs;
-	maps_convert(in->crs, MAPS_WGS84, in->lat, in->lon, &o->lat, &o->lon);
+	if (in->has_site) {
+		o->in_lat = in->lat;
+		o->in_lon = in->lon;
+		maps_convert(in->crs, MAPS_WGS84, in->lat, in->lon, &o->lat, &o->lon);
+	}
 	o->radius_m = in->radius_m > 0 ? in->radius_m : gw->conf->radius_m;
-	if (gw->zones)
+	if (gw->zones && in->has_site)
 		inside = maps_zones_lookup(gw->zones, o->lat, o->lon, gw->zone_default, &hit);
 	if (inside) {
 		o->zone = hit.zone;
 		snprintf(o->zone_name, sizeof(o->zone_name), "%s", hit.name);
 	} else {
 		o->zone = gw->zone_default;
-		snprintf(o->zone_name, sizeof(o->zone_name), "default");
+		snprintf(o->zone_name, sizeof(o->zone_name), "%s",
+		    in->has_site ? "default" : "no site");
 	}
-	if (!inside && gw->zones) {
+	if (!inside && gw->zones && in->has_site) {
 		log_warnx("order site %.6f,%.6f is outside every zone polygon: zone %s applies",
 		    o->lat, o->lon, maps_zone_name(o->zone));
 	}
+	o->ring_ms = in->ring_ms;
+	o->answered_ms = in->answered_ms;
 	o->call_ended_ms = in->call_ended_ms;
 	o->created_ms = now;
-	sla_profile_for(&gw->conf->limits, o->category, o->zone, &o->lim);
+	sla_profile_for(gw->limits, o->type, o->category, o->zone, &o->lim);
+	calendar_shift(&gw->conf->shifts, now, &o->shift_ms, &o->shift_end_ms);
 
 	if (store_begin(gw->store) == -1)
 		return store_failed(gw, err);
+	/* The intake rules of 第十五条 (四) for repair reports. */
+	memset(&ot, 0, sizeof(ot));
+	if (o->type == TYPE_REPAIR && o->category == CATEGORY_CUSTOMER) {
+		intake_decline(o, "customer_internal", now);
+		outcome = "advice given: the fault is inside the customer's installation";
+	} else if (o->type == TYPE_REPAIR && in->arrears) {
+		intake_decline(o, "arrears", now);
+		outcome = "answered: arrears disconnection; power returns within 24 h of payment";
+	} else if (o->type == TYPE_REPAIR) {
+		if ((rc = order_outage_find(gw, o->lat, o->lon, now, &ot)) == -1)
+			return store_failed(gw, err);
+		if (rc == 1) {
+			intake_decline(o, "planned_outage", now);
+			o->outage_id = ot.id;
+			outcome = "answered: inside a planned outage";
+		}
+	} else if (o->type == TYPE_QUERY) {
+		/* A query is answered on the call: done at intake (第十九条). */
+		o->state = ORD_CLOSED;
+		o->finished_ms = now;
+		outcome = "answered on the call";
+	}
 	if (store_order_next_id(gw->store, now, o->id, sizeof(o->id)) == -1 ||
 	    store_order_insert(gw->store, o) == -1)
 		return store_failed(gw, err);
 	if ((j = cJSON_CreateObject()) == NULL)
 		return store_failed(gw, err);
+	cJSON_AddStringToObject(j, "type", taxonomy_type_name(o->type));
 	cJSON_AddNumberToObject(j, "category", o->category);
 	cJSON_AddStringToObject(j, "category_name", sla_category_name(o->category));
+	if (o->grade)
+		cJSON_AddStringToObject(j, "grade", taxonomy_grade_name(o->grade));
 	cJSON_AddStringToObject(j, "address", o->address);
-	cJSON_AddStringToObject(j, "zone", maps_zone_name(o->zone));
-	cJSON_AddStringToObject(j, "zone_name", o->zone_name);
-	cJSON_AddBoolToObject(j, "zone_default", !inside);
-	cJSON_AddNumberToObject(j, "arrive_limit_min", o->lim.arrive_min);
-	cJSON_AddNumberToObject(j, "complete_limit_min", o->lim.complete_min);
-	if (o->category == CATEGORY_CUSTOMER)
-		cJSON_AddStringToObject(j, "note", "customer-internal fault: not dispatched");
+	cJSON_AddStringToObject(j, "profile", o->lim.name);
+	if (o->type == TYPE_REPAIR) {
+		cJSON_AddStringToObject(j, "zone", maps_zone_name(o->zone));
+		cJSON_AddStringToObject(j, "zone_name", o->zone_name);
+		cJSON_AddBoolToObject(j, "zone_default", !inside);
+		cJSON_AddNumberToObject(j, "arrive_limit_min", o->lim.arrive_min);
+		cJSON_AddNumberToObject(j, "complete_limit_min", o->lim.complete_min);
+	} else if (o->lim.handle_wd)
+		cJSON_AddNumberToObject(j, "handle_limit_wd", o->lim.handle_wd);
 	if (tl_add(gw, o->id, "recorded", now, now, "agent", j) == -1)
 		return store_failed(gw, err);
+	if (outcome != NULL) {
+		if ((j = cJSON_CreateObject()) == NULL)
+			return store_failed(gw, err);
+		if (o->decline_reason[0])
+			cJSON_AddStringToObject(j, "reason", o->decline_reason);
+		cJSON_AddStringToObject(j, "outcome", outcome);
+		if (o->outage_id) {
+			cJSON_AddNumberToObject(j, "outage", ot.id);
+			cJSON_AddStringToObject(j, "outage_name", ot.name);
+			cJSON_AddNumberToObject(j, "outage_end_ms", (double)ot.end_ms);
+		}
+		cJSON_AddBoolToObject(j, "dispatched", 0);
+		if (tl_add(gw, o->id, o->state == ORD_DECLINED ? "declined" : "answered", now, now,
+		    "agent", j) == -1)
+			return store_failed(gw, err);
+	}
 	if (finish(gw, o, err) != GW_OK)
 		return GW_E_STORE;
-	log_info("order %s recorded: category %d, zone %s (%s)", o->id, o->category,
-	    maps_zone_name(o->zone), o->zone_name);
+	log_info("order %s recorded: %s category %d, zone %s (%s)%s%s", o->id,
+	    taxonomy_type_name(o->type), o->category, maps_zone_name(o->zone), o->zone_name,
+	    outcome ? ": " : "", outcome ? outcome : "");
 	return GW_OK;
 }
 
@@ -367,6 +679,12 @@ review_dispatch(struct gw *gw, struct order *o, const struct review_input *in, i
 	cJSON *j;
 	int rc;
 
+	if (o->type != TYPE_REPAIR) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_CONFLICT, "action", "order %s is a %s: forward it to a department "
+		    "(action forward), crews take repairs only", o->id, taxonomy_type_name(o->type));
+		return GW_E_CONFLICT;
+	}
 	if (o->category == CATEGORY_CUSTOMER) {
 		store_rollback(gw->store);
 		seterr(err, GW_E_CONFLICT, "action", "a customer-internal fault (category 7) is "
@@ -402,7 +720,10 @@ review_dispatch(struct gw *gw, struct order *o, const struct review_input *in, i
 	o->callback_attempts = 0;
 	o->delay_reason[0] = o->delay_text[0] = '\0';
 	o->delay_eta_ms = o->delay_at_ms = 0;
-	o->breached &= 1u << SLA_REVIEW;
+	o->breached &= (1u << SLA_ANSWER) | (1u << SLA_RECORD) | (1u << SLA_REVIEW);
+	o->warned &= (1u << SLA_ANSWER) | (1u << SLA_RECORD) | (1u << SLA_REVIEW);
+	o->late = 0;
+	o->delay_requested_ms = 0;
 	memcpy(o->review_note, in->note, sizeof(o->review_note));
 
 	if (push_order(gw, o, now, msg_id) == -1)
@@ -433,13 +754,13 @@ static enum gw_status
 review_decline(struct gw *gw, struct order *o, const struct review_input *in, int64_t now,
     struct gw_err *err)
 {
-	static const char *const reasons[] = { "duplicate", "planned_outage",
+	static const char *const reasons[] = { "duplicate", "planned_outage", "arrears",
 		"customer_internal" };
 	struct order *dup = NULL;
 	enum order_state to;
 	size_t i;
 	cJSON *j;
-	int rc;
+	int rc, linked = 0;
 
 	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (strcmp(in->reason, reasons[i]) == 0)
@@ -447,7 +768,7 @@ review_decline(struct gw *gw, struct order *o, const struct review_input *in, in
 	if (i == sizeof(reasons) / sizeof(reasons[0])) {
 		store_rollback(gw->store);
 		seterr(err, GW_E_BAD, "reason", "reason: must be one of duplicate, "
-		    "planned_outage, customer_internal");
+		    "planned_outage, arrears, customer_internal");
 		return GW_E_BAD;
 	}
 	if (!sla_transition(o->state, ACT_DECLINE, &to)) {
@@ -466,6 +787,13 @@ review_decline(struct gw *gw, struct order *o, const struct review_input *in, in
 		if ((dup = malloc(sizeof(*dup))) == NULL)
 			return store_failed(gw, err);
 		rc = store_order_get(gw->store, in->duplicate_of, dup);
+		/* A repeated report of a fault still being handled is linked: no
+		 * second dispatch, and its caller gets their own callback when the
+		 * original is completed. Once the original is completed there is
+		 * nothing to wait for: a plain decline. */
+		linked = rc == 1 && strcmp(in->reason, "duplicate") == 0 &&
+		    dup->duplicate_of[0] == '\0' && sla_state_open(dup->state) &&
+		    dup->state != ORD_COMPLETED;
 		free(dup);
 		if (rc == -1)
 			return store_failed(gw, err);
@@ -476,6 +804,8 @@ review_decline(struct gw *gw, struct order *o, const struct review_input *in, in
 			return GW_E_BAD;
 		}
 	}
+	o->linked = linked;
+	o->finished_ms = linked ? 0 : now;
 	o->state = to;
 	if (o->reviewed_ms == 0)
 		o->reviewed_ms = now;
@@ -487,6 +817,10 @@ review_decline(struct gw *gw, struct order *o, const struct review_input *in, in
 	cJSON_AddStringToObject(j, "reason", in->reason);
 	if (in->duplicate_of[0])
 		cJSON_AddStringToObject(j, "duplicate_of", in->duplicate_of);
+	if (linked)
+		cJSON_AddBoolToObject(j, "linked", 1);
+	if (strcmp(in->reason, "customer_internal") == 0)
+		cJSON_AddStringToObject(j, "outcome", "advice given");
 	if (in->note[0])
 		cJSON_AddStringToObject(j, "note", in->note);
 	if (tl_add(gw, o->id, "declined", now, now, "supervisor", j) == -1)
@@ -494,6 +828,60 @@ review_decline(struct gw *gw, struct order *o, const struct review_input *in, in
 	if (finish(gw, o, err) != GW_OK)
 		return GW_E_STORE;
 	log_info("order %s declined: %s", o->id, in->reason);
+	return GW_OK;
+}
+
+static enum gw_status
+review_forward(struct gw *gw, struct order *o, const struct review_input *in, int64_t now,
+    struct gw_err *err)
+{
+	enum order_state to;
+	cJSON *j;
+
+	if (o->type == TYPE_REPAIR || o->type == TYPE_QUERY) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_CONFLICT, "action", "order %s is a %s: %s", o->id,
+		    taxonomy_type_name(o->type), o->type == TYPE_REPAIR ?
+		    "dispatch it to a crew" : "a query is answered at intake");
+		return GW_E_CONFLICT;
+	}
+	if (!sla_transition(o->state, ACT_FORWARD, &to)) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_CONFLICT, "action", "order %s is %s: it cannot be forwarded",
+		    o->id, order_state_name(o->state));
+		return GW_E_CONFLICT;
+	}
+	o->state = to;
+	if (o->reviewed_ms == 0)
+		o->reviewed_ms = now;
+	o->forwarded_ms = now;
+	memcpy(o->dept, in->dept, sizeof(o->dept));
+	/* The working-day deadline is fixed now, on the calendar in force. */
+	o->handle_due_ms = calendar_add_workdays(gw->cal, now, o->lim.handle_wd);
+	if (o->handle_due_ms <= now)
+		o->handle_due_ms = now + MS_PER_MIN * 60 * 24;
+	o->completed_ms = o->completed_rx_ms = o->callback_due_ms = o->callback_ms = 0;
+	o->callback_outcome[0] = o->callback_note[0] = o->result[0] = '\0';
+	o->rating = 0;
+	o->callback_attempts = 0;
+	o->breached &= (1u << SLA_ANSWER) | (1u << SLA_RECORD) | (1u << SLA_REVIEW);
+	o->warned &= (1u << SLA_ANSWER) | (1u << SLA_RECORD) | (1u << SLA_REVIEW);
+	memcpy(o->review_note, in->note, sizeof(o->review_note));
+	if ((j = cJSON_CreateObject()) == NULL)
+		return store_failed(gw, err);
+	cJSON_AddStringToObject(j, "dept", o->dept);
+	cJSON_AddNumberToObject(j, "handle_limit_wd", o->lim.handle_wd);
+	cJSON_AddNumberToObject(j, "handle_due_ms", (double)o->handle_due_ms);
+	if (gw->cal == NULL)
+		cJSON_AddStringToObject(j, "calendar", "none: Monday..Friday");
+	if (in->note[0])
+		cJSON_AddStringToObject(j, "note", in->note);
+	if (tl_add(gw, o->id, "forwarded", now, now, "supervisor", j) == -1)
+		return store_failed(gw, err);
+	if (finish(gw, o, err) != GW_OK)
+		return GW_E_STORE;
+	log_info("order %s forwarded to %s, result due by %lld", o->id, o->dept,
+	    (long long)o->handle_due_ms);
 	return GW_OK;
 }
 
@@ -514,6 +902,8 @@ order_review(struct gw *gw, const char *id, const struct review_input *in, struc
 		seterr(err, GW_E_NOTFOUND, NULL, "no order \"%s\"", id);
 		return GW_E_NOTFOUND;
 	}
+	if (in->dispatch && in->dept[0])
+		return review_forward(gw, o, in, now, err);
 	if (in->dispatch)
 		return review_dispatch(gw, o, in, now, msg_id, err);
 	return review_decline(gw, o, in, now, err);
@@ -571,6 +961,8 @@ order_callback(struct gw *gw, const char *id, const struct callback_input *in, s
 	if (!unreachable) {
 		o->state = to;
 		o->callback_ms = now;
+		if (to == ORD_CLOSED)
+			o->finished_ms = now;
 		memcpy(o->callback_outcome, in->outcome, sizeof(o->callback_outcome));
 		o->rating = in->rating;
 		memcpy(o->callback_note, in->note, sizeof(o->callback_note));
@@ -586,6 +978,141 @@ order_callback(struct gw *gw, const char *id, const struct callback_input *in, s
 		return GW_E_STORE;
 	log_info("order %s callback: %s", o->id, in->outcome);
 	return GW_OK;
+}
+
+enum gw_status
+order_result(struct gw *gw, const char *id, const struct result_input *in, struct order *o,
+    struct gw_err *err)
+{
+	int64_t now = clock_wall(gw->clock), at;
+	enum order_state to;
+	cJSON *j;
+	int rc;
+
+	if (in->text[0] == '\0') {
+		seterr(err, GW_E_BAD, "result", "result: must not be empty");
+		return GW_E_BAD;
+	}
+	if (in->at_ms > now) {
+		seterr(err, GW_E_BAD, "at_ms", "at_ms: must not be in the future");
+		return GW_E_BAD;
+	}
+	if (store_begin(gw->store) == -1)
+		return store_failed(gw, err);
+	if ((rc = store_order_get(gw->store, id, o)) == -1)
+		return store_failed(gw, err);
+	if (rc == 0) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_NOTFOUND, NULL, "no order \"%s\"", id);
+		return GW_E_NOTFOUND;
+	}
+	if (!sla_transition(o->state, ACT_RESULT, &to)) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_CONFLICT, "result", "order %s is %s: only a forwarded order takes "
+		    "a department's result", o->id, order_state_name(o->state));
+		return GW_E_CONFLICT;
+	}
+	at = in->at_ms ? in->at_ms : now;
+	if (at < o->forwarded_ms) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_BAD, "at_ms", "at_ms: before the order was forwarded");
+		return GW_E_BAD;
+	}
+	o->state = to;
+	o->completed_ms = at;
+	o->completed_rx_ms = now;
+	o->callback_due_ms = now + o->lim.callback_min * MS_PER_MIN;
+	memcpy(o->result, in->text, sizeof(o->result));
+	if (in->dept[0])
+		memcpy(o->dept, in->dept, sizeof(o->dept));
+	if (o->handle_due_ms && now > o->handle_due_ms && at <= o->handle_due_ms)
+		o->late |= 1u << SLA_HANDLING;
+	if ((j = cJSON_CreateObject()) == NULL)
+		return store_failed(gw, err);
+	cJSON_AddStringToObject(j, "dept", o->dept);
+	cJSON_AddStringToObject(j, "result", o->result);
+	cJSON_AddStringToObject(j, "verdict", at <= o->handle_due_ms ? "on time" : "late");
+	if (o->late & (1u << SLA_HANDLING))
+		cJSON_AddBoolToObject(j, "late_evidence", 1);
+	if (tl_add(gw, o->id, "result", at, now, "department", j) == -1)
+		return store_failed(gw, err);
+	if ((j = cJSON_CreateObject()) == NULL)
+		return store_failed(gw, err);
+	cJSON_AddNumberToObject(j, "due_ms", (double)o->callback_due_ms);
+	cJSON_AddNumberToObject(j, "limit_min", o->lim.callback_min);
+	if (tl_add(gw, o->id, "callback_due", now, now, "gateway", j) == -1)
+		return store_failed(gw, err);
+	if (finish(gw, o, err) != GW_OK)
+		return GW_E_STORE;
+	log_info("order %s: result from %s; callback due in %d min", o->id, o->dept,
+	    o->lim.callback_min);
+	return GW_OK;
+}
+
+enum gw_status
+order_archive(struct gw *gw, enum order_type type, int64_t shift_ms, int *count,
+    struct gw_err *err)
+{
+	struct shift_scan sc = { 0 };
+	struct order *o;
+	int64_t now = clock_wall(gw->clock);
+	int n = 0, pending = 0, total = 0;
+	enum gw_status st = GW_E_STORE;
+
+	*count = 0;
+	if ((o = malloc(sizeof(*o))) == NULL)
+		return store_failed(gw, err);
+	if (store_begin(gw->store) == -1)
+		goto fail;
+	/* collect_shift lists only the orders whose archive clock has not
+	 * started; here we want the started ones: scan them all. */
+	if (store_order_shift(gw->store, type, shift_ms, collect_all, &sc) == -1)
+		goto fail;
+	for (int i = 0; i < sc.n; i++) {
+		if (store_order_get(gw->store, sc.ids[i], o) != 1)
+			goto fail;
+		total++;
+		if (o->archived_ms)
+			continue;
+		if (o->archive_start_ms == 0) {
+			pending++;
+			continue;
+		}
+		o->archived_ms = now;
+		if (tl_add(gw, o->id, "archived", now, now, "agent", NULL) == -1 ||
+		    order_settle(gw, o) == -1 || store_order_update(gw->store, o) == -1)
+			goto fail;
+		n++;
+	}
+	if (total == 0) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_NOTFOUND, "shift_ms", "shift_ms: no %s orders in that shift",
+		    taxonomy_type_name(type));
+		st = GW_E_NOTFOUND;
+		goto out;
+	}
+	if (pending) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_CONFLICT, "shift_ms", "shift_ms: %d of the shift's %s orders "
+		    "are not finished, or the shift is not over", pending,
+		    taxonomy_type_name(type));
+		st = GW_E_CONFLICT;
+		goto out;
+	}
+	if (store_commit(gw->store) == -1)
+		goto fail;
+	*count = n;
+	log_info("archived %d %s orders of the shift from %lld", n, taxonomy_type_name(type),
+	    (long long)shift_ms);
+	st = GW_OK;
+	goto out;
+fail:
+	store_rollback(gw->store);
+	seterr(err, GW_E_STORE, NULL, "the store cannot write; nothing was accepted");
+out:
+	free(sc.ids);
+	free(o);
+	return st;
 }
 
 /* Record a device event that is refused, so it is acked once and not again
@@ -611,16 +1138,56 @@ minutes(int64_t from, int64_t to)
 	return (double)(to - from) / MS_PER_MIN;
 }
 
+#define EV_AHEAD_MAX_MS		60000LL		/* a device clock ahead of ours by more is not believed */
+#define EV_GPS_SKEW_MAX_MS	300000LL	/* device vs GPS time disagreement worth noting */
+
+/* When an arrival or completion happened, for the verdict: the device's event
+ * time, checked against our receive time (never in the future) and the
+ * dispatch (never before it); a GPS fix time far from it is noted, not used
+ * (receivers' time can jump; the device's clock is NTP-set). Notes go to j. */
+static int64_t
+event_time(const struct order *o, const struct proto_event *ev, int64_t rx, cJSON *j)
+{
+	int64_t t = ev->at_ms;
+
+	if (t > rx + EV_AHEAD_MAX_MS) {
+		cJSON_AddStringToObject(j, "time_check", "device clock ahead: receive time used");
+		t = rx;
+	}
+	if (o->dispatched_ms && t < o->dispatched_ms) {
+		cJSON_AddStringToObject(j, "time_check", "before the dispatch: dispatch time used");
+		t = o->dispatched_ms;
+	}
+	if (ev->has_fix && ev->fix.t_ms &&
+	    llabs(ev->fix.t_ms - ev->at_ms) > EV_GPS_SKEW_MAX_MS)
+		cJSON_AddNumberToObject(j, "gps_time_skew_s",
+		    (double)(ev->fix.t_ms - ev->at_ms) / 1000.0);
+	cJSON_AddNumberToObject(j, "event_ms", (double)t);
+	return t;
+}
+
+/* Evidence of a stage done at t (on time) that reached us at rx after its due
+ * time: it closes the stage, marked as late evidence. */
+static int
+late_evidence(const struct order *o, int64_t limit_min, int64_t t, int64_t rx, cJSON *j)
+{
+	int64_t due = o->dispatched_ms + limit_min * MS_PER_MIN;
+
+	if (o->dispatched_ms == 0 || rx <= due || t > due)
+		return 0;
+	cJSON_AddBoolToObject(j, "late_evidence", 1);
+	return 1;
+}
+
 /* The timeline detail of an arrival: the evidence and the verdict. */
 static cJSON *
-arrive_detail(const struct order *o, const struct proto_event *ev, int applied)
+arrive_detail(const struct order *o, const struct proto_event *ev, int64_t t, int applied,
+    cJSON *j)
 {
-	cJSON *j = cJSON_CreateObject(), *track;
+	cJSON *track;
 	int64_t limit = o->lim.arrive_min * MS_PER_MIN;
 	int on_time;
 
-	if (j == NULL)
-		return NULL;
 	cJSON_AddStringToObject(j, "method", ev->method == PROTO_ARRIVE_GPS ? "gps" : "manual");
 	json_num(j, "dist_m", ev->dist_m);
 	cJSON_AddNumberToObject(j, "dwell_ms", (double)ev->dwell_ms);
@@ -637,8 +1204,8 @@ arrive_detail(const struct order *o, const struct proto_event *ev, int applied)
 	cJSON_AddStringToObject(j, "zone_name", o->zone_name);
 	cJSON_AddNumberToObject(j, "limit_min", o->lim.arrive_min);
 	if (o->dispatched_ms) {
-		on_time = ev->at_ms - o->dispatched_ms <= limit;
-		cJSON_AddNumberToObject(j, "minutes", minutes(o->dispatched_ms, ev->at_ms));
+		on_time = t - o->dispatched_ms <= limit;
+		cJSON_AddNumberToObject(j, "minutes", minutes(o->dispatched_ms, t));
 		cJSON_AddStringToObject(j, "verdict", on_time ? "on time" : "late");
 	}
 	cJSON_AddBoolToObject(j, "applied", applied);
@@ -646,26 +1213,90 @@ arrive_detail(const struct order *o, const struct proto_event *ev, int applied)
 }
 
 static cJSON *
-complete_detail(const struct order *o, const struct proto_event *ev, int applied)
+complete_detail(const struct order *o, const struct proto_event *ev, int64_t t, int applied,
+    cJSON *j)
 {
-	cJSON *j = cJSON_CreateObject();
 	int64_t limit = o->lim.complete_min * MS_PER_MIN;
 
-	if (j == NULL)
-		return NULL;
 	if (ev->note[0])
 		cJSON_AddStringToObject(j, "note", ev->note);
 	cJSON_AddNumberToObject(j, "limit_min", o->lim.complete_min);
 	if (o->dispatched_ms) {
-		cJSON_AddNumberToObject(j, "minutes", minutes(o->dispatched_ms, ev->at_ms));
+		cJSON_AddNumberToObject(j, "minutes", minutes(o->dispatched_ms, t));
 		cJSON_AddStringToObject(j, "verdict",
-		    ev->at_ms - o->dispatched_ms <= limit ? "on time" : "late");
+		    t - o->dispatched_ms <= limit ? "on time" : "late");
 	}
 	cJSON_AddBoolToObject(j, "arrival_recorded", o->arrived_ms != 0);
 	if (ev->has_fix)
 		cJSON_AddItemToObject(j, "fix", fix_json(&ev->fix));
 	cJSON_AddBoolToObject(j, "applied", applied);
 	return j;
+}
+
+struct linked_ids {
+	char	(*ids)[PROTO_ID_MAX];
+	int	n, cap;
+};
+
+static int
+collect_linked(const struct order *o, void *arg)
+{
+	struct linked_ids *l = arg;
+
+	if (l->n == l->cap) {
+		int ncap = l->cap ? l->cap * 2 : 16;
+		char (*n)[PROTO_ID_MAX] = realloc(l->ids, (size_t)ncap * PROTO_ID_MAX);
+
+		if (n == NULL)
+			return 1;
+		l->ids = n;
+		l->cap = ncap;
+	}
+	memcpy(l->ids[l->n++], o->id, PROTO_ID_MAX);
+	return 0;
+}
+
+/* The original o is completed: every duplicate linked to it becomes
+ * completed too, each with its own callback due. Inside the transaction. */
+static int
+link_done(struct gw *gw, const struct order *o, int64_t rx)
+{
+	struct linked_ids l = { 0 };
+	struct order *d;
+	enum order_state to;
+	int rc = -1;
+	cJSON *j;
+
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return -1;
+	if (store_order_linked(gw->store, o->id, collect_linked, &l) == -1)
+		goto out;
+	for (int i = 0; i < l.n; i++) {
+		if (store_order_get(gw->store, l.ids[i], d) != 1)
+			goto out;
+		if (!sla_transition(d->state, ACT_LINK_DONE, &to))
+			continue;
+		d->state = to;
+		d->completed_ms = o->completed_ms;
+		d->completed_rx_ms = rx;
+		d->callback_due_ms = rx + d->lim.callback_min * MS_PER_MIN;
+		if ((j = cJSON_CreateObject()) == NULL)
+			goto out;
+		cJSON_AddStringToObject(j, "original", o->id);
+		cJSON_AddNumberToObject(j, "due_ms", (double)d->callback_due_ms);
+		cJSON_AddNumberToObject(j, "limit_min", d->lim.callback_min);
+		if (tl_add(gw, d->id, "callback_due", rx, rx, "gateway", j) == -1)
+			goto out;
+		check_invariant(d);
+		if (order_settle(gw, d) == -1 || store_order_update(gw->store, d) == -1)
+			goto out;
+		log_info("order %s: its original %s is completed; callback due", d->id, o->id);
+	}
+	rc = 0;
+out:
+	free(l.ids);
+	free(d);
+	return rc;
 }
 
 /* Apply ev to o (loaded, assigned to ev->dev) inside the transaction.
@@ -678,6 +1309,7 @@ apply_event(struct gw *gw, struct order *o, const struct proto_event *ev, int64_
 	enum order_action act;
 	const char *kind = proto_ev_type_name(ev->type);
 	int ok = 0, rc;
+	int64_t t;
 	cJSON *j = NULL;
 
 	*status = "recorded";
@@ -728,15 +1360,19 @@ apply_event(struct gw *gw, struct order *o, const struct proto_event *ev, int64_
 	case PROTO_EV_ARRIVE:
 		act = ACT_ARRIVE;
 		ok = sla_transition(o->state, act, &to);
-		if ((j = arrive_detail(o, ev, ok)) == NULL)
+		if ((j = cJSON_CreateObject()) == NULL)
 			return -1;
+		t = event_time(o, ev, rx, j);
+		arrive_detail(o, ev, t, ok, j);
 		if (ok) {
+			if (late_evidence(o, o->lim.arrive_min, t, rx, j))
+				o->late |= 1u << SLA_ARRIVAL;
 			o->state = to;
-			o->arrived_ms = ev->at_ms;
+			o->arrived_ms = t;
 			snprintf(o->arrive_method, sizeof(o->arrive_method), "%s",
 			    ev->method == PROTO_ARRIVE_GPS ? "gps" : "manual");
 			log_info("order %s: crew arrived (%s) after %.1f min, limit %d min",
-			    o->id, o->arrive_method, minutes(o->dispatched_ms, ev->at_ms),
+			    o->id, o->arrive_method, minutes(o->dispatched_ms, t),
 			    o->lim.arrive_min);
 		}
 		kind = "arrived";
@@ -770,14 +1406,21 @@ apply_event(struct gw *gw, struct order *o, const struct proto_event *ev, int64_
 		break;
 	case PROTO_EV_COMPLETE:
 		ok = sla_transition(o->state, ACT_COMPLETE, &to);
-		if ((j = complete_detail(o, ev, ok)) == NULL)
+		if ((j = cJSON_CreateObject()) == NULL)
 			return -1;
-		if (tl_add(gw, o->id, "completed", ev->at_ms, rx, ev->dev, j) == -1)
+		t = event_time(o, ev, rx, j);
+		complete_detail(o, ev, t, ok, j);
+		if (ok && late_evidence(o, o->lim.complete_min, t, rx, j))
+			o->late |= 1u << SLA_COMPLETION;
+		if (ok && o->arrived_ms == 0 &&
+		    late_evidence(o, o->lim.arrive_min, t, rx, j))
+			o->late |= 1u << SLA_ARRIVAL;
+		if (tl_add(gw, o->id, "completed", t, rx, ev->dev, j) == -1)
 			return -1;
 		if (!ok)
 			return 0;
 		o->state = to;
-		o->completed_ms = ev->at_ms;
+		o->completed_ms = t;
 		o->completed_rx_ms = rx;
 		o->callback_due_ms = rx + o->lim.callback_min * MS_PER_MIN;
 		*status = "applied";
@@ -787,7 +1430,9 @@ apply_event(struct gw *gw, struct order *o, const struct proto_event *ev, int64_
 		cJSON_AddNumberToObject(j, "limit_min", o->lim.callback_min);
 		log_info("order %s completed; callback due in %d min", o->id,
 		    o->lim.callback_min);
-		return tl_add(gw, o->id, "callback_due", rx, rx, "gateway", j);
+		if (tl_add(gw, o->id, "callback_due", rx, rx, "gateway", j) == -1)
+			return -1;
+		return link_done(gw, o, rx);
 	case PROTO_EV_HELLO:
 	default:
 		return 0;
@@ -980,7 +1625,7 @@ order_sla_tick(struct gw *gw)
 	if (store_order_due(gw->store, now, TICK_BATCH, collect_due, d) == -1)
 		goto out;
 	for (int i = 0; i < d->n; i++) {
-		unsigned before;
+		unsigned before, before_w;
 
 		if (store_begin(gw->store) == -1)
 			goto out;
@@ -989,9 +1634,11 @@ order_sla_tick(struct gw *gw)
 			goto out;
 		}
 		before = o->breached;
+		before_w = o->warned;
 		if (finish(gw, o, NULL) != GW_OK)
 			goto out;
-		total += __builtin_popcount(o->breached & ~before);
+		total += __builtin_popcount(o->breached & ~before) +
+		    __builtin_popcount(o->warned & ~before_w & ~o->breached);
 	}
 	ret = total;
 out:

@@ -75,7 +75,43 @@ static const char mig_v1[] =
 	"  lat REAL NOT NULL, lon REAL NOT NULL, eph REAL, speed REAL, order_id TEXT);"
 	"CREATE INDEX positions_dev ON positions(dev, at_ms);";
 
-static const char *const migrations[] = { mig_v1 };
+/* Schema version 2: every business type, the full SLA engine (issue 3). Old
+ * rows keep their limits; the new limit columns are 0 for them, which the SLA
+ * engine reads as "not applicable", so no old verdict changes. */
+static const char mig_v2[] =
+	"ALTER TABLE orders ADD COLUMN grade TEXT;"
+	"ALTER TABLE orders ADD COLUMN ring_ms INTEGER;"
+	"ALTER TABLE orders ADD COLUMN answered_ms INTEGER;"
+	"ALTER TABLE orders ADD COLUMN linked INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE orders ADD COLUMN delay_requested_ms INTEGER;"
+	"ALTER TABLE orders ADD COLUMN dept TEXT;"
+	"ALTER TABLE orders ADD COLUMN forwarded_ms INTEGER;"
+	"ALTER TABLE orders ADD COLUMN handle_due_ms INTEGER;"
+	"ALTER TABLE orders ADD COLUMN result TEXT;"
+	"ALTER TABLE orders ADD COLUMN shift_ms INTEGER;"
+	"ALTER TABLE orders ADD COLUMN shift_end_ms INTEGER;"
+	"ALTER TABLE orders ADD COLUMN finished_ms INTEGER;"
+	"ALTER TABLE orders ADD COLUMN archive_start_ms INTEGER;"
+	"ALTER TABLE orders ADD COLUMN archived_ms INTEGER;"
+	"ALTER TABLE orders ADD COLUMN outage_id INTEGER;"
+	"ALTER TABLE orders ADD COLUMN profile TEXT NOT NULL DEFAULT 'default';"
+	"ALTER TABLE orders ADD COLUMN lim_answer_s INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE orders ADD COLUMN lim_record_s INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE orders ADD COLUMN lim_handle_wd INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE orders ADD COLUMN lim_archive_min INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE orders ADD COLUMN lim_warn_pct INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE orders ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE orders ADD COLUMN late INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX orders_created ON orders(created_ms);"
+	"CREATE INDEX orders_shift ON orders(type, shift_ms);"
+	"CREATE INDEX orders_dup ON orders(duplicate_of) WHERE duplicate_of IS NOT NULL;"
+	"CREATE TABLE outages ("
+	"  id INTEGER PRIMARY KEY, name TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,"
+	"  radius_m REAL NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+	"  note TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL);"
+	"CREATE INDEX outages_end ON outages(end_ms);";
+
+static const char *const migrations[] = { mig_v1, mig_v2 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* The columns of orders, in the order of struct order's binding below. */
@@ -88,7 +124,11 @@ enum ocol {
 	OC_RATING, OC_CB_NOTE, OC_CB_ATTEMPTS, OC_DECLINE_REASON, OC_DUPLICATE_OF,
 	OC_REVIEW_NOTE, OC_DELAY_REASON, OC_DELAY_TEXT, OC_DELAY_ETA, OC_DELAY_AT,
 	OC_LIM_REVIEW, OC_LIM_ARRIVE, OC_LIM_COMPLETE, OC_LIM_CALLBACK, OC_BREACHED,
-	OC_NEXT_STAGE, OC_NEXT_DUE, OC_N
+	OC_NEXT_STAGE, OC_NEXT_DUE, OC_TYPE, OC_GRADE, OC_RING, OC_ANSWERED, OC_LINKED,
+	OC_DELAY_REQ, OC_DEPT, OC_FORWARDED, OC_HANDLE_DUE, OC_RESULT, OC_SHIFT,
+	OC_SHIFT_END, OC_FINISHED, OC_ARCHIVE_START, OC_ARCHIVED, OC_OUTAGE, OC_PROFILE,
+	OC_LIM_ANSWER, OC_LIM_RECORD, OC_LIM_HANDLE, OC_LIM_ARCHIVE, OC_LIM_WARN,
+	OC_WARNED, OC_LATE, OC_N
 };
 
 static const char *const ocols[OC_N] = {
@@ -100,7 +140,11 @@ static const char *const ocols[OC_N] = {
 	"rating", "callback_note", "callback_attempts", "decline_reason", "duplicate_of",
 	"review_note", "delay_reason", "delay_text", "delay_eta_ms", "delay_at_ms",
 	"lim_review_s", "lim_arrive_min", "lim_complete_min", "lim_callback_min", "breached",
-	"next_stage", "next_due_ms",
+	"next_stage", "next_due_ms", "type", "grade", "ring_ms", "answered_ms", "linked",
+	"delay_requested_ms", "dept", "forwarded_ms", "handle_due_ms", "result", "shift_ms",
+	"shift_end_ms", "finished_ms", "archive_start_ms", "archived_ms", "outage_id",
+	"profile", "lim_answer_s", "lim_record_s", "lim_handle_wd", "lim_archive_min",
+	"lim_warn_pct", "warned", "late",
 };
 
 enum stmt_id {
@@ -109,7 +153,8 @@ enum stmt_id {
 	S_COUNT_OPEN, S_TL_NEXT, S_TL_INSERT, S_TL_LIST, S_CREW_GET, S_CREW_INSERT,
 	S_CREW_UPDATE, S_CREW_LIST, S_DEV_ENSURE, S_DEV_GET, S_DEV_PRESENCE, S_DEV_POS,
 	S_EV_INSERT, S_EV_SEEN, S_OB_INSERT, S_OB_GET, S_OB_ACK, S_OB_SENT, S_OB_PENDING,
-	S_OB_PENDING_DEV, S_OB_COUNT_ORDER, S_POS_INSERT, S_N
+	S_OB_PENDING_DEV, S_OB_COUNT_ORDER, S_POS_INSERT, S_ORDER_CREATED, S_ORDER_SHIFT,
+	S_SHIFT_UNFINISHED, S_ORDER_LINKED, S_OUT_INSERT, S_OUT_LIST, S_OUT_ACTIVE, S_N
 };
 
 struct store {
@@ -253,6 +298,32 @@ order_bind(sqlite3_stmt *s, const struct order *o)
 	B(o->next_due_ms ? db_bind_text(s, OC_NEXT_STAGE + 1, sla_stage_name(o->next_stage)) :
 	    sqlite3_bind_null(s, OC_NEXT_STAGE + 1));
 	B(bind_t(s, OC_NEXT_DUE + 1, o->next_due_ms));
+	B(db_bind_text(s, OC_TYPE + 1, taxonomy_type_name(o->type)));
+	B(o->grade ? db_bind_text(s, OC_GRADE + 1, taxonomy_grade_name(o->grade)) :
+	    sqlite3_bind_null(s, OC_GRADE + 1));
+	B(bind_t(s, OC_RING + 1, o->ring_ms));
+	B(bind_t(s, OC_ANSWERED + 1, o->answered_ms));
+	B(sqlite3_bind_int(s, OC_LINKED + 1, o->linked));
+	B(bind_t(s, OC_DELAY_REQ + 1, o->delay_requested_ms));
+	B(bind_opt(s, OC_DEPT + 1, o->dept));
+	B(bind_t(s, OC_FORWARDED + 1, o->forwarded_ms));
+	B(bind_t(s, OC_HANDLE_DUE + 1, o->handle_due_ms));
+	B(bind_opt(s, OC_RESULT + 1, o->result));
+	B(bind_t(s, OC_SHIFT + 1, o->shift_ms));
+	B(bind_t(s, OC_SHIFT_END + 1, o->shift_end_ms));
+	B(bind_t(s, OC_FINISHED + 1, o->finished_ms));
+	B(bind_t(s, OC_ARCHIVE_START + 1, o->archive_start_ms));
+	B(bind_t(s, OC_ARCHIVED + 1, o->archived_ms));
+	B(o->outage_id ? sqlite3_bind_int(s, OC_OUTAGE + 1, o->outage_id) :
+	    sqlite3_bind_null(s, OC_OUTAGE + 1));
+	B(db_bind_text(s, OC_PROFILE + 1, o->lim.name[0] ? o->lim.name : "default"));
+	B(sqlite3_bind_int(s, OC_LIM_ANSWER + 1, o->lim.answer_s));
+	B(sqlite3_bind_int(s, OC_LIM_RECORD + 1, o->lim.record_s));
+	B(sqlite3_bind_int(s, OC_LIM_HANDLE + 1, o->lim.handle_wd));
+	B(sqlite3_bind_int(s, OC_LIM_ARCHIVE + 1, o->lim.archive_min));
+	B(sqlite3_bind_int(s, OC_LIM_WARN + 1, o->lim.warn_pct));
+	B(sqlite3_bind_int64(s, OC_WARNED + 1, (int64_t)o->warned));
+	B(sqlite3_bind_int64(s, OC_LATE + 1, (int64_t)o->late));
 #undef B
 	return rc;
 }
@@ -317,6 +388,33 @@ order_read(sqlite3_stmt *s, struct order *o)
 		if (strcmp(w, sla_stage_name((enum sla_stage)i)) == 0)
 			o->next_stage = (enum sla_stage)i;
 	o->next_due_ms = db_col_i64(s, OC_NEXT_DUE, 0);
+	if (taxonomy_type_parse(db_col_text(s, OC_TYPE, w, sizeof(w)), &o->type) == -1)
+		o->type = TYPE_REPAIR;
+	db_col_text(s, OC_GRADE, w, sizeof(w));
+	o->grade = strcmp(w, "important") == 0 ? GRADE_IMPORTANT :
+	    strcmp(w, "general") == 0 ? GRADE_GENERAL : GRADE_NONE;
+	o->ring_ms = db_col_i64(s, OC_RING, 0);
+	o->answered_ms = db_col_i64(s, OC_ANSWERED, 0);
+	o->linked = (int)db_col_i64(s, OC_LINKED, 0);
+	o->delay_requested_ms = db_col_i64(s, OC_DELAY_REQ, 0);
+	db_col_text(s, OC_DEPT, o->dept, sizeof(o->dept));
+	o->forwarded_ms = db_col_i64(s, OC_FORWARDED, 0);
+	o->handle_due_ms = db_col_i64(s, OC_HANDLE_DUE, 0);
+	db_col_text(s, OC_RESULT, o->result, sizeof(o->result));
+	o->shift_ms = db_col_i64(s, OC_SHIFT, 0);
+	o->shift_end_ms = db_col_i64(s, OC_SHIFT_END, 0);
+	o->finished_ms = db_col_i64(s, OC_FINISHED, 0);
+	o->archive_start_ms = db_col_i64(s, OC_ARCHIVE_START, 0);
+	o->archived_ms = db_col_i64(s, OC_ARCHIVED, 0);
+	o->outage_id = (int)db_col_i64(s, OC_OUTAGE, 0);
+	db_col_text(s, OC_PROFILE, o->lim.name, sizeof(o->lim.name));
+	o->lim.answer_s = (int)db_col_i64(s, OC_LIM_ANSWER, 0);
+	o->lim.record_s = (int)db_col_i64(s, OC_LIM_RECORD, 0);
+	o->lim.handle_wd = (int)db_col_i64(s, OC_LIM_HANDLE, 0);
+	o->lim.archive_min = (int)db_col_i64(s, OC_LIM_ARCHIVE, 0);
+	o->lim.warn_pct = (int)db_col_i64(s, OC_LIM_WARN, 0);
+	o->warned = (unsigned)db_col_i64(s, OC_WARNED, 0);
+	o->late = (unsigned)db_col_i64(s, OC_LATE, 0);
 }
 
 static int
@@ -370,6 +468,15 @@ prepare_all(struct store *s)
 		    " AND dev = ?2 AND (last_sent_ms IS NULL OR last_sent_ms < ?1)"
 		    " ORDER BY created_ms" },
 		{ S_OB_COUNT_ORDER, "SELECT COUNT(*) FROM outbox WHERE order_id = ?1" },
+		{ S_SHIFT_UNFINISHED, "SELECT COUNT(*), MAX(finished_ms) FROM orders"
+		    " WHERE type = ?1 AND shift_ms = ?2 AND finished_ms IS NULL" },
+		{ S_OUT_INSERT, "INSERT INTO outages (name, lat, lon, radius_m, start_ms, end_ms,"
+		    " note, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
+		{ S_OUT_LIST, "SELECT id, name, lat, lon, radius_m, start_ms, end_ms, note"
+		    " FROM outages WHERE ?1 = 0 OR (start_ms <= ?1 AND end_ms >= ?1)"
+		    " ORDER BY start_ms, id" },
+		{ S_OUT_ACTIVE, "SELECT id, name, lat, lon, radius_m, start_ms, end_ms, note"
+		    " FROM outages WHERE end_ms >= ?1 AND start_ms <= ?1 ORDER BY id" },
 		{ S_POS_INSERT, "INSERT INTO positions (dev, at_ms, rx_ms, lat, lon, eph, speed,"
 		    " order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
 	};
@@ -385,6 +492,10 @@ prepare_all(struct store *s)
 		{ S_CALLBACKS, "WHERE state = 'completed' AND callback_ms IS NULL"
 		    " ORDER BY callback_due_ms, id LIMIT ?1" },
 		{ S_ON_DEVICE, "WHERE device = ?1 AND state IN " ON_DEVICE_STATES " ORDER BY id" },
+		{ S_ORDER_CREATED, "WHERE created_ms >= ?1 AND created_ms < ?2 ORDER BY created_ms, id" },
+		{ S_ORDER_SHIFT, "WHERE type = ?1 AND shift_ms = ?2 ORDER BY id" },
+		{ S_ORDER_LINKED, "WHERE duplicate_of = ?1 AND linked = 1 AND state = 'declined'"
+		    " ORDER BY id" },
 	};
 	char sql[4096];
 
@@ -984,4 +1095,91 @@ store_position_add(struct store *s, const struct position *p)
 	if (p->order_id[0])
 		db_bind_text(st, 8, p->order_id);
 	return step_done(s, st, "position add");
+}
+
+int
+store_order_created(struct store *s, int64_t from_ms, int64_t to_ms, store_order_cb cb,
+    void *arg)
+{
+	sqlite3_stmt *st = stmt(s, S_ORDER_CREATED);
+
+	sqlite3_bind_int64(st, 1, from_ms);
+	sqlite3_bind_int64(st, 2, to_ms);
+	return order_rows(s, st, cb, arg, "orders created");
+}
+
+int
+store_order_shift(struct store *s, enum order_type type, int64_t shift_ms, store_order_cb cb,
+    void *arg)
+{
+	sqlite3_stmt *st = stmt(s, S_ORDER_SHIFT);
+
+	db_bind_text(st, 1, taxonomy_type_name(type));
+	sqlite3_bind_int64(st, 2, shift_ms);
+	return order_rows(s, st, cb, arg, "orders of a shift");
+}
+
+int
+store_shift_unfinished(struct store *s, enum order_type type, int64_t shift_ms)
+{
+	sqlite3_stmt *st = stmt(s, S_SHIFT_UNFINISHED);
+
+	db_bind_text(st, 1, taxonomy_type_name(type));
+	sqlite3_bind_int64(st, 2, shift_ms);
+	return (int)scalar(s, st, "shift unfinished");
+}
+
+int
+store_order_linked(struct store *s, const char *original, store_order_cb cb, void *arg)
+{
+	sqlite3_stmt *st = stmt(s, S_ORDER_LINKED);
+
+	db_bind_text(st, 1, original);
+	return order_rows(s, st, cb, arg, "linked orders");
+}
+
+int
+store_outage_add(struct store *s, struct outage *o)
+{
+	sqlite3_stmt *st = stmt(s, S_OUT_INSERT);
+
+	db_bind_text(st, 1, o->name);
+	sqlite3_bind_double(st, 2, o->lat);
+	sqlite3_bind_double(st, 3, o->lon);
+	sqlite3_bind_double(st, 4, o->radius_m);
+	sqlite3_bind_int64(st, 5, o->start_ms);
+	sqlite3_bind_int64(st, 6, o->end_ms);
+	db_bind_text(st, 7, o->note);
+	sqlite3_bind_int64(st, 8, o->created_ms);
+	if (step_done(s, st, "outage add") == -1)
+		return -1;
+	o->id = (int)sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int
+store_outage_list(struct store *s, int64_t at_ms, store_outage_cb cb, void *arg)
+{
+	sqlite3_stmt *st = stmt(s, at_ms ? S_OUT_ACTIVE : S_OUT_LIST);
+	struct outage o;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, at_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&o, 0, sizeof(o));
+		o.id = (int)db_col_i64(st, 0, 0);
+		db_col_text(st, 1, o.name, sizeof(o.name));
+		o.lat = db_col_double(st, 2, 0);
+		o.lon = db_col_double(st, 3, 0);
+		o.radius_m = db_col_double(st, 4, 0);
+		o.start_ms = db_col_i64(st, 5, 0);
+		o.end_ms = db_col_i64(st, 6, 0);
+		db_col_text(st, 7, o.note, sizeof(o.note));
+		if (cb(&o, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : step_err(s, "outage list");
 }

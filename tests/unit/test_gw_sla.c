@@ -37,7 +37,7 @@ mk(struct order *o, int cat, enum maps_zone z)
 	o->zone = z;
 	o->state = ORD_RECORDED;
 	o->created_ms = T0;
-	sla_profile_for(&limits, cat, z, &o->lim);
+	sla_profile_for(&limits, TYPE_REPAIR, cat, z, &o->lim);
 }
 
 static void
@@ -75,16 +75,16 @@ test_profile_zones(void **state)
 	struct sla_profile p;
 
 	(void)state;
-	sla_profile_for(&limits, 2, MAPS_ZONE_URBAN, &p);
+	sla_profile_for(&limits, TYPE_REPAIR, 2, MAPS_ZONE_URBAN, &p);
 	assert_int_equal(p.arrive_min, 60);
 	assert_int_equal(p.complete_min, 12 * 60);
 	assert_int_equal(p.review_s, 180);
 	assert_int_equal(p.callback_min, 10);
-	sla_profile_for(&limits, 2, MAPS_ZONE_RURAL, &p);
+	sla_profile_for(&limits, TYPE_REPAIR, 2, MAPS_ZONE_RURAL, &p);
 	assert_int_equal(p.arrive_min, 120);
-	sla_profile_for(&limits, 2, MAPS_ZONE_REMOTE, &p);
+	sla_profile_for(&limits, TYPE_REPAIR, 2, MAPS_ZONE_REMOTE, &p);
 	assert_int_equal(p.arrive_min, 240);
-	sla_profile_for(&limits, 6, MAPS_ZONE_URBAN, &p);
+	sla_profile_for(&limits, TYPE_REPAIR, 6, MAPS_ZONE_URBAN, &p);
 	assert_int_equal(p.complete_min, 24 * 60);
 }
 
@@ -249,7 +249,7 @@ test_declined_na(void **state)
 	assert_int_equal(r[SLA_ARRIVAL].verdict, SLA_NA);
 	assert_int_equal(r[SLA_COMPLETION].verdict, SLA_NA);
 	assert_int_equal(r[SLA_CALLBACK].verdict, SLA_NA);
-	assert_int_equal(sla_next_due(r, NULL), 0);
+	assert_int_equal(sla_next_due(r, 0, NULL), 0);
 	assert_string_equal(sla_verdict_name(SLA_NA), "n/a");
 }
 
@@ -265,27 +265,27 @@ test_next_due(void **state)
 	vclock_init(&vc, T0);
 	mk(&o, 2, MAPS_ZONE_RURAL);
 	sla_eval(&o, &vc.clock, r);
-	assert_int_equal(sla_next_due(r, &st), T0 + 180 * 1000);
+	assert_int_equal(sla_next_due(r, 0, &st), T0 + 180 * 1000);
 	assert_int_equal(st, SLA_REVIEW);
 	dispatch(&o, T0 + MIN);
 	sla_eval(&o, &vc.clock, r);
-	assert_int_equal(sla_next_due(r, &st), T0 + MIN + 120 * MIN);
+	assert_int_equal(sla_next_due(r, 0, &st), T0 + MIN + 120 * MIN);
 	assert_int_equal(st, SLA_ARRIVAL);
 	/* Arrival breached: the next deadline moves on to completion. */
 	vclock_advance(&vc, 3 * HOUR);
 	sla_eval(&o, &vc.clock, r);
-	assert_int_equal(sla_next_due(r, &st), T0 + MIN + 12 * HOUR);
+	assert_int_equal(sla_next_due(r, 0, &st), T0 + MIN + 12 * HOUR);
 	assert_int_equal(st, SLA_COMPLETION);
 	complete(&o, T0 + 4 * HOUR, T0 + 4 * HOUR);
 	vclock_init(&vc, T0 + 4 * HOUR);
 	sla_eval(&o, &vc.clock, r);
-	assert_int_equal(sla_next_due(r, &st), T0 + 4 * HOUR + 10 * MIN);
+	assert_int_equal(sla_next_due(r, 0, &st), T0 + 4 * HOUR + 10 * MIN);
 	assert_int_equal(st, SLA_CALLBACK);
 	o.state = ORD_CLOSED;
 	o.callback_ms = T0 + 4 * HOUR + 5 * MIN;
 	snprintf(o.callback_outcome, sizeof(o.callback_outcome), "restored_satisfied");
 	sla_eval(&o, &vc.clock, r);
-	assert_int_equal(sla_next_due(r, NULL), 0);
+	assert_int_equal(sla_next_due(r, 0, NULL), 0);
 }
 
 static void
@@ -352,10 +352,86 @@ test_invariants(void **state)
 	assert_true(sla_order_valid(&o));
 }
 
+static const struct sla_limits regulation = {
+	.name = "default", .answer_s = 12, .record_repair_s = 180, .record_other_s = 300,
+	.review_s = 180, .review_other_s = 300, .arrive_urban_min = 60,
+	.arrive_rural_min = 120, .arrive_remote_min = 240, .complete_h = 12,
+	.complete_meter_h = 24, .consult_wd = 1, .complaint_wd = 10, .appeal_wd = 3,
+	.install_wd = 5, .callback_min = 10, .archive_min = 60, .warn_pct = 80,
+};
+
+/* Every type: which stages apply, and the answer / record / review limits. */
+static void
+test_types_table(void **state)
+{
+	static const struct {
+		enum order_type t;
+		int cat, record_s, review_s, wd, callback;
+	} cases[] = {
+		{ TYPE_REPAIR, 2, 180, 180, 0, 10 },
+		{ TYPE_CONSULTATION, 9, 300, 300, 1, 10 },
+		{ TYPE_QUERY, 15, 300, 0, 0, 0 },
+		{ TYPE_COMPLAINT, 20, 300, 300, 10, 10 },
+		{ TYPE_APPEAL, 36, 300, 300, 3, 10 },
+		{ TYPE_REPORT, 40, 300, 300, 10, 10 },
+		{ TYPE_SUGGESTION, 41, 300, 300, 3, 10 },
+		{ TYPE_OPINION, 42, 300, 300, 3, 10 },
+		{ TYPE_PRAISE, 43, 300, 300, 3, 10 },
+		{ TYPE_INSTALLATION, 44, 300, 300, 5, 10 },
+	};
+	struct vclock vc;
+	struct sla_result r[SLA_NSTAGES];
+	struct order o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vclock_init(&vc, T0);
+		memset(&o, 0, sizeof(o));
+		o.type = cases[i].t;
+		o.category = cases[i].cat;
+		o.state = ORD_RECORDED;
+		o.created_ms = T0;
+		sla_profile_for(&regulation, o.type, o.category, MAPS_ZONE_URBAN, &o.lim);
+		assert_int_equal(o.lim.record_s, cases[i].record_s);
+		assert_int_equal(o.lim.review_s, cases[i].review_s);
+		assert_int_equal(o.lim.handle_wd, cases[i].wd);
+		assert_int_equal(o.lim.callback_min, cases[i].callback);
+		assert_int_equal(o.lim.arrive_min, cases[i].t == TYPE_REPAIR ? 60 : 0);
+		/* No ring / hang-up times given: those stages are n/a. */
+		sla_eval(&o, &vc.clock, r);
+		assert_int_equal(r[SLA_ANSWER].verdict, SLA_NA);
+		assert_int_equal(r[SLA_RECORD].verdict, SLA_NA);
+		/* Answered after 12 s: met; 13 s: breached. Recorded at the limit: met. */
+		o.ring_ms = T0 - 60000;
+		o.answered_ms = o.ring_ms + 12000;
+		o.call_ended_ms = T0 - cases[i].record_s * 1000LL;
+		sla_eval(&o, &vc.clock, r);
+		assert_int_equal(r[SLA_ANSWER].verdict, SLA_MET);
+		assert_int_equal(r[SLA_RECORD].verdict, SLA_MET);
+		o.answered_ms += 1000;
+		o.call_ended_ms -= 1000;
+		sla_eval(&o, &vc.clock, r);
+		assert_int_equal(r[SLA_ANSWER].verdict, SLA_BREACHED);
+		assert_int_equal(r[SLA_RECORD].verdict, SLA_BREACHED);
+		assert_int_equal(r[SLA_REVIEW].verdict, cases[i].review_s ? SLA_PENDING : SLA_NA);
+		assert_int_equal(r[SLA_HANDLING].verdict, cases[i].wd ? SLA_PENDING : SLA_NA);
+		assert_int_equal(r[SLA_ARRIVAL].verdict,
+		    cases[i].t == TYPE_REPAIR ? SLA_PENDING : SLA_NA);
+		/* The review warns at 80 % of its time, then breaches. */
+		if (cases[i].review_s) {
+			assert_int_equal(r[SLA_REVIEW].warn_ms, T0 + cases[i].review_s * 800LL);
+			assert_int_equal(sla_next_due(r, 0, NULL), T0 + cases[i].review_s * 800LL);
+			assert_int_equal(sla_next_due(r, 1u << SLA_REVIEW, NULL),
+			    T0 + cases[i].review_s * 1000LL);
+		}
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_types_table),
 		cmocka_unit_test(test_profile_zones),
 		cmocka_unit_test(test_review),
 		cmocka_unit_test(test_arrival_zones),

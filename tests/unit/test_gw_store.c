@@ -9,7 +9,12 @@
  * per event id; refusals (wrong device, unknown order) that record nothing on
  * the order; the append-only timeline and its ordering; the SLA limits copied
  * onto the order; the SLA tick writing one breach entry per stage; callback
- * outcomes; the hello reconcile.
+ * outcomes; the hello reconcile. Issue 3: taxonomy checked on intake; every
+ * department type forwarded, answered and called back on the working-day
+ * calendar; a linked duplicate's own callback; planned outage hit and miss;
+ * the 80 % warning, a late-arriving arrival event closing its stage as late
+ * evidence, the 12 h delay-reason flag; archiving after the shift; an
+ * alternative profile copied onto the order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,7 +62,9 @@ setup(void **state)
 	f->conf.limits = (struct sla_limits){ .review_s = 180, .arrive_urban_min = 60,
 		.arrive_rural_min = 120, .arrive_remote_min = 240, .complete_h = 12,
 		.complete_meter_h = 24, .callback_min = 10 };
+	snprintf(f->conf.limits.name, sizeof(f->conf.limits.name), "default");
 	f->gw.conf = &f->conf;
+	f->gw.limits = &f->conf.limits;
 	f->gw.clock = &f->vc.clock;
 	f->gw.zone_default = MAPS_ZONE_URBAN;
 	if ((f->gw.store = store_open(f->path)) == NULL)
@@ -90,6 +97,7 @@ create(struct fixture *f, int category, struct order *o)
 
 	memset(&in, 0, sizeof(in));
 	in.category = category;
+	in.has_site = 1;
 	snprintf(in.address, sizeof(in.address), "呼和浩特市新城区东风路12号");
 	in.lat = 40.8423;
 	in.lon = 111.7497;
@@ -366,6 +374,7 @@ test_full_loop(void **state)
 	assert_int_equal(send_ev(f, "dev-01", &e), EV_APPLIED);
 	ev_init(&e, PROTO_EV_ACCEPT, "dev-01", 2, o.id, T0 + 2 * MIN);
 	assert_int_equal(send_ev(f, "dev-01", &e), EV_APPLIED);
+	vclock_init(&f->vc, T0 + 40 * MIN + 2000);	/* events reach us as they happen */
 	ev_init(&e, PROTO_EV_ARRIVE, "dev-01", 3, o.id, T0 + 40 * MIN);
 	e.method = PROTO_ARRIVE_GPS;
 	e.has_fix = 1;
@@ -374,6 +383,7 @@ test_full_loop(void **state)
 	e.ntrack = 1;
 	e.track[0] = e.fix;
 	assert_int_equal(send_ev(f, "dev-01", &e), EV_APPLIED);
+	vclock_init(&f->vc, T0 + 60 * MIN);
 	ev_init(&e, PROTO_EV_DELAY, "dev-01", 4, o.id, T0 + 60 * MIN);
 	e.reason = PROTO_DELAY_MATERIALS;
 	e.eta_ms = T0 + 300 * MIN;
@@ -475,10 +485,13 @@ test_customer_internal_and_decline(void **state)
 	struct order o, d;
 	struct review_input in;
 	struct gw_err err = { 0 };
-	char msg_id[PROTO_ID_MAX];
+	char msg_id[PROTO_ID_MAX], id2[PROTO_ID_MAX];
 
 	add_crew(f, "crew-north", "dev-01");
 	create(f, 7, &o);
+	/* 第十五条 (四): declined at intake, advice given; never dispatched. */
+	assert_int_equal(o.state, ORD_DECLINED);
+	assert_string_equal(o.decline_reason, "customer_internal");
 	memset(&in, 0, sizeof(in));
 	in.dispatch = 1;
 	snprintf(in.crew, sizeof(in.crew), "crew-north");
@@ -486,14 +499,16 @@ test_customer_internal_and_decline(void **state)
 	assert_int_equal(pending(f, "dev-01"), 0);
 	snprintf(in.crew, sizeof(in.crew), "crew-nobody");
 	create(f, 2, &d);
+	snprintf(id2, sizeof(id2), "%s", d.id);
 	assert_int_equal(order_review(&f->gw, d.id, &in, &d, msg_id, &err), GW_E_NOTFOUND);
 	assert_string_equal(err.field, "crew");
 	memset(&in, 0, sizeof(in));
 	snprintf(in.reason, sizeof(in.reason), "customer_internal");
-	assert_int_equal(order_review(&f->gw, o.id, &in, &d, msg_id, &err), GW_OK);
+	assert_int_equal(order_review(&f->gw, o.id, &in, &d, msg_id, &err), GW_E_CONFLICT);
+	assert_int_equal(order_review(&f->gw, id2, &in, &d, msg_id, &err), GW_OK);
 	assert_int_equal(d.state, ORD_DECLINED);
 	assert_int_equal(d.next_due_ms, 0);
-	assert_int_equal(store_order_count_open(f->gw.store), 1);
+	assert_int_equal(store_order_count_open(f->gw.store), 0);
 }
 
 static void
@@ -532,6 +547,304 @@ test_hello_reconcile(void **state)
 	free(hello);
 }
 
+/* The regulation's full profile, as gateway.conf's defaults give it. */
+static void
+regulation(struct fixture *f)
+{
+	f->conf.limits = (struct sla_limits){ .name = "default", .answer_s = 12,
+		.record_repair_s = 180, .record_other_s = 300, .review_s = 180,
+		.review_other_s = 300, .arrive_urban_min = 60, .arrive_rural_min = 120,
+		.arrive_remote_min = 240, .complete_h = 12, .complete_meter_h = 24,
+		.consult_wd = 1, .complaint_wd = 10, .appeal_wd = 3, .install_wd = 5,
+		.callback_min = 10, .archive_min = 60, .warn_pct = 80 };
+	f->conf.shifts = (struct gw_shifts){ 3, { 0, 8 * 60, 16 * 60 } };
+}
+
+static enum gw_status
+create_typed(struct fixture *f, enum order_type t, int category, struct order *o,
+    struct gw_err *err)
+{
+	struct order_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.type = t;
+	in.category = category;
+	snprintf(in.address, sizeof(in.address), "呼和浩特市赛罕区");
+	return order_create(&f->gw, &in, o, err);
+}
+
+static int
+has_kind(struct fixture *f, const char *id, const char *kind)
+{
+	struct kinds k;
+	int n = 0;
+
+	timeline(f, id, &k);
+	for (int i = 0; i < k.n; i++)
+		n += strcmp(k.k[i], kind) == 0;
+	return n;
+}
+
+static void
+test_taxonomy_on_intake(void **state)
+{
+	struct fixture *f = *state;
+	struct gw_err err = { 0 };
+	struct order o;
+
+	regulation(f);
+	assert_int_equal(create_typed(f, TYPE_COMPLAINT, 2, &o, &err), GW_E_BAD);
+	assert_string_equal(err.field, "category");
+	assert_int_equal(create_typed(f, TYPE_REPAIR, 45, &o, &err), GW_E_BAD);
+	assert_int_equal(create_typed(f, TYPE_REPAIR, 2, &o, &err), GW_E_BAD);
+	assert_string_equal(err.field, "site");
+	assert_int_equal(store_order_count_open(f->gw.store), 0);
+	assert_int_equal(create_typed(f, TYPE_COMPLAINT, 29, &o, &err), GW_OK);
+	assert_int_equal(o.grade, GRADE_IMPORTANT);
+	assert_int_equal(o.lim.handle_wd, 10);
+	assert_int_equal(o.lim.review_s, 300);
+	assert_int_equal(create_typed(f, TYPE_QUERY, 15, &o, &err), GW_OK);
+	assert_int_equal(o.state, ORD_CLOSED);	/* answered on the call */
+	assert_int_equal(o.lim.callback_min, 0);
+}
+
+/* Every type that goes to a department: forward, result, callback. */
+static void
+test_department_types(void **state)
+{
+	static const struct { enum order_type t; int cat, wd; } cases[] = {
+		{ TYPE_CONSULTATION, 10, 1 }, { TYPE_COMPLAINT, 18, 10 }, { TYPE_REPORT, 40, 10 },
+		{ TYPE_APPEAL, 34, 3 }, { TYPE_SUGGESTION, 41, 3 }, { TYPE_OPINION, 42, 3 },
+		{ TYPE_PRAISE, 43, 3 }, { TYPE_INSTALLATION, 44, 5 },
+	};
+	struct fixture *f = *state;
+	struct calendar *cal = NULL;
+	char err_s[256];
+	struct gw_err err = { 0 };
+	struct review_input rv;
+	struct result_input res;
+	struct callback_input cb;
+	struct order o, d;
+	struct sla_result r[SLA_NSTAGES];
+	char msg_id[PROTO_ID_MAX];
+
+	regulation(f);
+	assert_int_equal(calendar_load("gateway/data/calendar.conf", &cal, err_s,
+	    sizeof(err_s)), 0);
+	f->gw.cal = cal;
+	/* Fri 2026-02-13 09:00 Asia/Shanghai, before the Spring Festival. */
+	vclock_init(&f->vc, 1770944400000LL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(create_typed(f, cases[i].t, cases[i].cat, &o, &err), GW_OK);
+		assert_int_equal(o.lim.handle_wd, cases[i].wd);
+		memset(&rv, 0, sizeof(rv));
+		rv.dispatch = 1;
+		snprintf(rv.crew, sizeof(rv.crew), "crew-north");
+		/* A department's order is not dispatched to a crew. */
+		assert_int_equal(order_review(&f->gw, o.id, &rv, &d, msg_id, &err), GW_E_CONFLICT);
+		snprintf(rv.dept, sizeof(rv.dept), "市场营销部");
+		vclock_advance(&f->vc, 2 * MIN);
+		assert_int_equal(order_review(&f->gw, o.id, &rv, &d, msg_id, &err), GW_OK);
+		assert_int_equal(d.state, ORD_FORWARDED);
+		assert_int_equal(d.handle_due_ms,
+		    calendar_add_workdays(cal, d.forwarded_ms, cases[i].wd));
+		sla_eval(&d, &f->vc.clock, r);
+		assert_int_equal(r[SLA_REVIEW].verdict, SLA_MET);
+		assert_int_equal(r[SLA_HANDLING].verdict, SLA_PENDING);
+		assert_int_equal(r[SLA_ARRIVAL].verdict, SLA_NA);
+		assert_int_equal(r[SLA_COMPLETION].verdict, SLA_NA);
+		memset(&res, 0, sizeof(res));
+		assert_int_equal(order_result(&f->gw, o.id, &res, &d, &err), GW_E_BAD);
+		snprintf(res.text, sizeof(res.text), "已答复");
+		vclock_advance(&f->vc, MIN);
+		assert_int_equal(order_result(&f->gw, o.id, &res, &d, &err), GW_OK);
+		assert_int_equal(d.state, ORD_COMPLETED);
+		assert_int_equal(d.callback_due_ms, clock_wall(&f->vc.clock) + 10 * MIN);
+		sla_eval(&d, &f->vc.clock, r);
+		assert_int_equal(r[SLA_HANDLING].verdict, SLA_MET);
+		memset(&cb, 0, sizeof(cb));
+		snprintf(cb.outcome, sizeof(cb.outcome), "restored_satisfied");
+		cb.rating = 5;
+		assert_int_equal(order_callback(&f->gw, o.id, &cb, &d, &err), GW_OK);
+		assert_int_equal(d.state, ORD_CLOSED);
+		assert_int_not_equal(d.finished_ms, 0);
+	}
+	/* The 10-working-day complaint forwarded on Fri 13 Feb is due at the end
+	 * of Thu 5 Mar (the README example of the calendar facts). */
+	vclock_init(&f->vc, 1770944400000LL);
+	assert_int_equal(create_typed(f, TYPE_COMPLAINT, 24, &o, &err), GW_OK);
+	assert_int_equal(order_review(&f->gw, o.id, &rv, &d, msg_id, &err), GW_OK);
+	assert_int_equal(d.handle_due_ms, 1772726400000LL);	/* 2026-03-06 00:00 +08 */
+	f->gw.cal = NULL;
+	calendar_free(cal);
+}
+
+static void
+test_duplicate_linked(void **state)
+{
+	struct fixture *f = *state;
+	struct order o, dup, d;
+	struct review_input rv;
+	struct proto_event e;
+	struct gw_err err = { 0 };
+	char msg_id[PROTO_ID_MAX];
+
+	regulation(f);
+	add_crew(f, "crew-north", "dev-01");
+	create(f, 2, &o);
+	dispatch(f, o.id, "crew-north", &d, msg_id);
+	create(f, 2, &dup);
+	memset(&rv, 0, sizeof(rv));
+	snprintf(rv.reason, sizeof(rv.reason), "duplicate");
+	snprintf(rv.duplicate_of, sizeof(rv.duplicate_of), "%s", o.id);
+	assert_int_equal(order_review(&f->gw, dup.id, &rv, &d, msg_id, &err), GW_OK);
+	assert_int_equal(d.state, ORD_DECLINED);
+	assert_int_equal(d.linked, 1);
+	assert_int_equal(pending(f, "dev-01"), 1);	/* no second dispatch */
+	vclock_advance(&f->vc, 90 * MIN);
+	ev_init(&e, PROTO_EV_COMPLETE, "dev-01", 1, o.id, clock_wall(&f->vc.clock) - 1000);
+	assert_int_equal(send_ev(f, "dev-01", &e), EV_APPLIED);
+	/* The linked caller gets their own callback. */
+	assert_int_equal(store_order_get(f->gw.store, dup.id, &d), 1);
+	assert_int_equal(d.state, ORD_COMPLETED);
+	assert_int_equal(d.callback_due_ms, clock_wall(&f->vc.clock) + 10 * MIN);
+	assert_int_equal(has_kind(f, dup.id, "callback_due"), 1);
+	assert_int_equal(has_kind(f, dup.id, "dispatched"), 0);
+	/* A duplicate of a completed order is a plain decline. */
+	create(f, 2, &dup);
+	assert_int_equal(order_review(&f->gw, dup.id, &rv, &d, msg_id, &err), GW_OK);
+	assert_int_equal(d.linked, 0);
+}
+
+static void
+test_outage_hit_miss(void **state)
+{
+	struct fixture *f = *state;
+	struct outage ot;
+	struct order o;
+	struct gw_err err = { 0 };
+
+	regulation(f);
+	memset(&ot, 0, sizeof(ot));
+	snprintf(ot.name, sizeof(ot.name), "东风路10kV检修");
+	ot.lat = 40.8423;
+	ot.lon = 111.7497;
+	ot.radius_m = 500;
+	ot.start_ms = T0 - 60 * MIN;
+	ot.end_ms = T0 + 120 * MIN;
+	ot.radius_m = 0;
+	assert_int_equal(order_outage_add(&f->gw, &ot, &err), GW_E_BAD);
+	assert_string_equal(err.field, "radius_m");
+	ot.radius_m = 500;
+	assert_int_equal(order_outage_add(&f->gw, &ot, &err), GW_OK);
+	assert_true(ot.id > 0);
+	/* Hit: inside the circle and the window. */
+	create(f, 2, &o);
+	assert_int_equal(o.state, ORD_DECLINED);
+	assert_string_equal(o.decline_reason, "planned_outage");
+	assert_int_equal(o.outage_id, ot.id);
+	assert_int_equal(has_kind(f, o.id, "dispatched"), 0);
+	/* Miss: after the window. */
+	vclock_advance(&f->vc, 121 * MIN);
+	create(f, 2, &o);
+	assert_int_equal(o.state, ORD_RECORDED);
+	assert_int_equal(o.outage_id, 0);
+	assert_int_equal(order_outage_find(&f->gw, 40.8423, 111.7497, T0, &ot), 1);
+	assert_int_equal(order_outage_find(&f->gw, 40.90, 111.7497, T0, &ot), 0);
+}
+
+static void
+test_warning_breach_delay_flag(void **state)
+{
+	struct fixture *f = *state;
+	struct order o, d;
+	struct proto_event e;
+	char msg_id[PROTO_ID_MAX];
+
+	regulation(f);
+	add_crew(f, "crew-north", "dev-01");
+	create(f, 2, &o);			/* urban: 60 min */
+	dispatch(f, o.id, "crew-north", &d, msg_id);
+	assert_int_equal(d.next_due_ms, d.dispatched_ms + 48 * MIN);	/* 80 % warning */
+	vclock_advance(&f->vc, 49 * MIN);
+	assert_int_equal(order_sla_tick(&f->gw), 1);
+	assert_int_equal(has_kind(f, o.id, "warning"), 1);
+	vclock_advance(&f->vc, 12 * MIN);
+	assert_int_equal(order_sla_tick(&f->gw), 1);
+	assert_int_equal(has_kind(f, o.id, "breach"), 1);
+	/* The arrival at 55 min reaches us at 70 min: it closes the stage, met,
+	 * marked as late evidence. */
+	vclock_advance(&f->vc, 9 * MIN);
+	ev_init(&e, PROTO_EV_ARRIVE, "dev-01", 1, o.id, d.dispatched_ms + 55 * MIN);
+	e.method = PROTO_ARRIVE_MANUAL;
+	assert_int_equal(send_ev(f, "dev-01", &e), EV_APPLIED);
+	assert_int_equal(store_order_get(f->gw.store, o.id, &d), 1);
+	{
+		struct sla_result r[SLA_NSTAGES];
+
+		sla_eval(&d, &f->vc.clock, r);
+		assert_int_equal(r[SLA_ARRIVAL].verdict, SLA_MET);
+		assert_true(r[SLA_ARRIVAL].late);
+	}
+	/* 12 h without completion and without a delay reason: flagged. */
+	vclock_init(&f->vc, d.dispatched_ms + 12 * 60 * MIN + MIN);
+	assert_true(order_sla_tick(&f->gw) >= 1);
+	assert_int_equal(store_order_get(f->gw.store, o.id, &d), 1);
+	assert_int_not_equal(d.delay_requested_ms, 0);
+	assert_int_equal(has_kind(f, o.id, "delay_requested"), 1);
+	assert_int_equal(order_sla_tick(&f->gw), 0);
+	assert_int_equal(has_kind(f, o.id, "delay_requested"), 1);
+}
+
+static void
+test_archive_after_shift(void **state)
+{
+	struct fixture *f = *state;
+	struct order a, b, d;
+	struct gw_err err = { 0 };
+	int n;
+
+	regulation(f);
+	/* 2026-11-26 01:00 local: the 00:00-08:00 shift. Two queries (closed at intake). */
+	assert_int_equal(create_typed(f, TYPE_QUERY, 15, &a, &err), GW_OK);
+	assert_int_equal(create_typed(f, TYPE_QUERY, 16, &b, &err), GW_OK);
+	assert_int_equal(a.shift_end_ms, a.shift_ms + 8 * 60 * MIN);
+	assert_int_equal(a.archive_start_ms, 0);
+	assert_int_equal(order_archive(&f->gw, TYPE_QUERY, a.shift_ms, &n, &err), GW_E_CONFLICT);
+	/* The shift ends at 08:00: the tick starts the archive clock. */
+	vclock_init(&f->vc, a.shift_end_ms + MIN);
+	assert_true(order_sla_tick(&f->gw) >= 0);
+	assert_int_equal(store_order_get(f->gw.store, b.id, &d), 1);
+	assert_int_equal(d.archive_start_ms, a.shift_end_ms);
+	assert_int_equal(d.next_due_ms, a.shift_end_ms + 48 * MIN);
+	assert_int_equal(order_archive(&f->gw, TYPE_QUERY, a.shift_ms, &n, &err), GW_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_order_get(f->gw.store, a.id, &d), 1);
+	assert_int_not_equal(d.archived_ms, 0);
+	assert_int_equal(d.next_due_ms, 0);
+}
+
+static void
+test_alternative_profile(void **state)
+{
+	struct fixture *f = *state;
+	struct order o;
+
+	regulation(f);
+	f->conf.profiles[0] = f->conf.limits;
+	snprintf(f->conf.profiles[0].name, sizeof(f->conf.profiles[0].name), "other");
+	f->conf.profiles[0].arrive_urban_min = 45;
+	f->conf.nprofiles = 1;
+	f->gw.limits = sla_limits_find(&f->conf, "other");
+	assert_non_null(f->gw.limits);
+	create(f, 2, &o);
+	assert_string_equal(o.lim.name, "other");
+	assert_int_equal(o.lim.arrive_min, 45);
+	assert_int_equal(store_order_get(f->gw.store, o.id, &o), 1);
+	assert_string_equal(o.lim.name, "other");
+	assert_null(sla_limits_find(&f->conf, "nope"));
+}
+
 int
 main(void)
 {
@@ -547,6 +860,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_customer_internal_and_decline, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_hello_reconcile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_taxonomy_on_intake, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_department_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_linked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outage_hit_miss, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warning_breach_delay_flag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_archive_after_shift, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alternative_profile, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
