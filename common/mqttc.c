@@ -47,7 +47,7 @@ struct mqttc {
 	struct loop_timer	 retry;
 	struct loop_timer	 misc;
 	char			*host, *client_id;
-	int			 port, keepalive;
+	int			 port, keepalive, misc_ms;
 };
 
 static int mqttc_lib_ready;
@@ -243,6 +243,7 @@ mqttc_new(struct loop *l, const struct mqttc_config *cfg, const struct mqttc_han
 	m->fd = -1;
 	m->port = cfg->port;
 	m->keepalive = cfg->keepalive_s > 0 ? cfg->keepalive_s : MQTTC_KEEPALIVE_S;
+	m->misc_ms = cfg->misc_ms > 0 ? cfg->misc_ms : MQTTC_MISC_MS;
 	m->backoff_ms = MQTTC_BACKOFF_MIN_MS;
 	m->host = strdup(cfg->host);
 	m->client_id = strdup(cfg->client_id);
@@ -271,6 +272,14 @@ mqttc_new(struct loop *l, const struct mqttc_config *cfg, const struct mqttc_han
 			log_warnx("mqtt: tls: %s", mosquitto_strerror(rc));
 			goto fail;
 		}
+	} else {
+		/* Plain TCP (loopback development listener): the broker's ACL keys
+		 * on the user name, which TLS would take from the certificate. */
+		rc = mosquitto_username_pw_set(m->mosq, cfg->client_id, NULL);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			log_warnx("mqtt: user name: %s", mosquitto_strerror(rc));
+			goto fail;
+		}
 	}
 	mosquitto_connect_v5_callback_set(m->mosq, cb_connect);
 	mosquitto_disconnect_v5_callback_set(m->mosq, cb_disconnect);
@@ -295,7 +304,7 @@ fail:
 int
 mqttc_start(struct mqttc *m)
 {
-	loop_timer_start(m->loop, &m->misc, MQTTC_MISC_MS, MQTTC_MISC_MS);
+	loop_timer_start(m->loop, &m->misc, m->misc_ms, m->misc_ms);
 	conn_attempt(m);
 	return 0;
 }

@@ -23,6 +23,9 @@ struct mqttc_config {
 	const char *client_id;		/* required, also the MQTT user name when no TLS */
 	int	    clean_session;	/* 0 = persistent session (QoS 1 queued while away) */
 	int	    keepalive_s;	/* 0 -> 30 */
+	int	    misc_ms;		/* 0 -> 1000: libmosquitto housekeeping (keepalive
+					 * pings, retries) this often; a battery unit
+					 * wants it rare */
 	const char *will_topic;		/* NULL = no will */
 	const char *will_payload;
 	int	    will_qos;

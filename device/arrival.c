@@ -29,6 +29,7 @@
  *   fix                                  OUTSIDE        INSIDE              ARRIVED
  *   ----------------------------------   ------------   -----------------   -------
  *   mode < 2 / no position (NOFIX)       stay           stay (no reset)     stay
+ *   GPS time < not_before (EARLY)        stay           stay (no reset)     stay
  *   gap since last fix > max age         -              -> OUTSIDE, then    stay
  *                                                       the fix is judged
  *   dist > r + eph + margin (OUTSIDE)    stay           -> OUTSIDE          stay
@@ -188,6 +189,10 @@ arrival_feed(struct arrival *a, const struct proto_fix *fix, enum arrival_verdic
 	}
 	if (!usable(fix)) {
 		v = ARRIVAL_V_NOFIX;
+		goto done;
+	}
+	if (fix->t_ms != 0 && a->not_before_ms != 0 && fix->t_ms < a->not_before_ms) {
+		v = ARRIVAL_V_EARLY;	/* a replayed or mis-dated fix: not this order's */
 		goto done;
 	}
 	gap_rule(a, now);

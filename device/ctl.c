@@ -390,6 +390,21 @@ fix_json(const struct proto_fix *f)
 	return o;
 }
 
+/* The crew must be asked for a delay reason: the order is not done, the
+ * completion deadline (12 h, 24 h for meter faults, from dispatch) is less than
+ * delay_prompt_min away or past, and no delay has been reported for it. */
+static int
+delay_due(struct device *d, const struct jorder *jo, int64_t now)
+{
+	const struct proto_order *p = &jo->order;
+
+	if ((jo->state != JO_OPEN && jo->state != JO_ARRIVED) || p->complete_by_ms <= 0)
+		return 0;
+	if (now < p->complete_by_ms - (int64_t)d->conf.delay_prompt_min * 60000)
+		return 0;
+	return journal_has_event(d->journal, p->id, PROTO_EV_DELAY) == 0;
+}
+
 static const struct arrival *
 watched(const struct device *d, const char *id)
 {
@@ -444,6 +459,9 @@ list_one(void *arg, const struct jorder *jo)
 		cJSON_AddNumberToObject(o, "received_ms", (double)jo->received_ms);
 		cJSON_AddNumberToObject(o, "state_ms", (double)jo->state_ms);
 		cJSON_AddStringToObject(o, "msg_id", jo->msg_id);
+		cJSON_AddBoolToObject(o, "delay_sent",
+		    journal_has_event(x->d->journal, p->id, PROTO_EV_DELAY) == 1);
+		cJSON_AddBoolToObject(o, "delay_due", delay_due(x->d, jo, clock_wall(x->d->clock)));
 		if (a != NULL && (w = cJSON_AddObjectToObject(o, "arrival")) != NULL) {
 			cJSON_AddStringToObject(w, "state", arrival_state_name(a->state));
 			if (isfinite(a->last_dist_m))
@@ -457,6 +475,10 @@ list_one(void *arg, const struct jorder *jo)
 	    p->address[0] ? p->address : "-");
 	out_printf(x->o, "  %-20s arrive by %s, finish by %s\n", "",
 	    when(p->arrive_by_ms, t1, sizeof(t1)), when(p->complete_by_ms, t2, sizeof(t2)));
+	if (delay_due(x->d, jo, clock_wall(x->d->clock)))
+		out_printf(x->o, "  %-20s DELAY REASON NEEDED: finish by %s; report it: "
+		    "linecrew-device delay %s --reason R [--eta MIN]\n", "",
+		    when(p->complete_by_ms, t2, sizeof(t2)), p->id);
 	if (a != NULL && a->state == ARRIVAL_INSIDE)
 		out_printf(x->o, "  %-20s on site by GPS for %lld s, %d fixes\n", "",
 		    (long long)((clock_mono(x->d->clock) - a->since_ms) / 1000), a->ev.nfixes);
@@ -517,7 +539,7 @@ do_status(struct device *d, const cJSON *req, struct out *o)
 	int connected = d->mq != NULL && mqttc_connected(d->mq);
 	int64_t now = clock_wall(d->clock), age = clock_mono(d->clock) - d->fix_mono_ms;
 	char t[CLOCK_FMT_MAX];
-	cJSON *root, *m, *g, *jn;
+	cJSON *root, *m, *g, *jn, *rj;
 
 	pj_bool(req, "", "json", 0, &json, &err);
 	unacked = journal_unacked_count(d->journal);
@@ -532,6 +554,9 @@ do_status(struct device *d, const cJSON *req, struct out *o)
 			    d->mq != NULL ? mqttc_connects(d->mq) : 0);
 			cJSON_AddNumberToObject(m, "events_sent", (double)d->events_sent);
 			cJSON_AddNumberToObject(m, "dropped", (double)d->down_bad);
+			cJSON_AddNumberToObject(m, "pos_sent", (double)d->pos_sent);
+			cJSON_AddNumberToObject(m, "track_kept", (double)d->track_kept);
+			cJSON_AddNumberToObject(m, "track_sent", (double)d->track_sent);
 		}
 		if ((g = cJSON_AddObjectToObject(root, "gps")) != NULL) {
 			cJSON_AddBoolToObject(g, "connected", d->gps_open);
@@ -539,6 +564,15 @@ do_status(struct device *d, const cJSON *req, struct out *o)
 			cJSON_AddNumberToObject(g, "good", (double)d->gpsc.good);
 			cJSON_AddNumberToObject(g, "nofix", (double)d->gpsc.nofix);
 			cJSON_AddNumberToObject(g, "rejected", (double)d->gpsc.rejected);
+			if ((rj = cJSON_AddObjectToObject(g, "rejects")) != NULL) {
+				cJSON_AddNumberToObject(rj, "value", (double)d->gpsc.r_value);
+				cJSON_AddNumberToObject(rj, "future", (double)d->gpsc.r_future);
+				cJSON_AddNumberToObject(rj, "stale", (double)d->gpsc.r_stale);
+				cJSON_AddNumberToObject(rj, "rollover", (double)d->gpsc.r_rollover);
+				cJSON_AddNumberToObject(rj, "jump", (double)d->gpsc.r_jump);
+				cJSON_AddNumberToObject(rj, "before_order",
+				    (double)d->gpsc.r_before_order);
+			}
 			if (has_fix) {
 				cJSON_AddItemToObject(g, "fix", fix_json(&f));
 				cJSON_AddNumberToObject(g, "fix_age_ms", (double)age);
@@ -549,6 +583,8 @@ do_status(struct device *d, const cJSON *req, struct out *o)
 			cJSON_AddNumberToObject(jn, "last_seq",
 			    (double)journal_last_seq(d->journal));
 			cJSON_AddNumberToObject(jn, "unacked", unacked);
+			cJSON_AddNumberToObject(jn, "track_backlog",
+			    journal_track_count(d->journal));
 		}
 		x.arr = cJSON_AddArrayToObject(root, "orders");
 		if (x.arr == NULL ||
@@ -750,6 +786,8 @@ ctl_accept(int fd, short revents, void *arg)
 	k->nin = 0;
 	k->out = NULL;
 	k->deadline = loop_now(c->d->loop) + CTL_TIMEOUT_MS;
+	if (!loop_timer_armed(&c->timer))
+		loop_timer_start(c->d->loop, &c->timer, 1000, 1000);
 }
 
 static void
@@ -757,11 +795,15 @@ ctl_timer(void *arg)
 {
 	struct ctl *c = arg;
 	int64_t now = loop_now(c->d->loop);
-	int i;
+	int i, busy = 0;
 
-	for (i = 0; i < CTL_CLIENTS_MAX; i++)
+	for (i = 0; i < CTL_CLIENTS_MAX; i++) {
 		if (c->c[i].fd >= 0 && now > c->c[i].deadline)
 			conn_close(c, &c->c[i]);
+		busy |= c->c[i].fd >= 0;
+	}
+	if (!busy)
+		loop_timer_stop(c->d->loop, &c->timer);	/* idle: no wake-ups */
 }
 
 static int
@@ -828,8 +870,7 @@ ctl_start(struct device *d)
 		free(c);
 		return -1;
 	}
-	loop_timer_init(&c->timer, ctl_timer, c);
-	loop_timer_start(d->loop, &c->timer, 1000, 1000);
+	loop_timer_init(&c->timer, ctl_timer, c);	/* armed while clients are connected */
 	d->ctl = c;
 	log_info("ctl: commands on %s", c->path);
 	return 0;
@@ -970,54 +1011,39 @@ fail:
 }
 
 int
-ctl_command(const char *sock, int argc, char **argv)
+ctl_request(const char *sock, const char *req, char *ans, size_t cap, char *why, size_t whycap)
 {
 	struct sockaddr_un sa;
 	struct pollfd pfd;
-	char *req, *ans = NULL;
-	size_t len = 0, cap = CTL_ANSWER_MAX + 1, off = 0, reqlen;
+	size_t len = 0, off = 0, reqlen = strlen(req);
 	ssize_t n;
-	int fd, status;
+	int fd;
 
-	if (argc < 1) {
-		usage_cmds();
-		return 1;
-	}
-	if ((req = build_request(argc, argv)) == NULL)
-		return 1;
-	reqlen = strlen(req);
+	ans[0] = '\0';
 	if (reqlen + 1 > CTL_LINE_MAX) {
-		fprintf(stderr, "error: text: the request is longer than %d bytes\n",
-		    CTL_LINE_MAX);
-		free(req);
-		return 1;
+		snprintf(why, whycap, "the request is longer than %d bytes", CTL_LINE_MAX);
+		return -1;
 	}
 	if (sock_addr(sock, &sa) == -1 ||
 	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		fprintf(stderr, "linecrew-device: %s: %s\n", sock, strerror(errno));
-		free(req);
-		return 2;
+		snprintf(why, whycap, "%s: %s", sock, strerror(errno));
+		return -1;
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		fprintf(stderr, "linecrew-device: the daemon is not running "
-		    "(nothing answers at %s: %s)\n", sock, strerror(errno));
+		snprintf(why, whycap, "the daemon is not running (nothing answers at %s: %s)",
+		    sock, strerror(errno));
 		close(fd);
-		free(req);
-		return 2;
+		return -1;
 	}
-	req[reqlen] = '\n';	/* replaces the NUL: written by length below */
 	while (off < reqlen + 1) {
-		n = send(fd, req + off, reqlen + 1 - off, MSG_NOSIGNAL);
+		/* the line and its newline, the NUL replaced by length */
+		n = off < reqlen ? send(fd, req + off, reqlen - off, MSG_NOSIGNAL) :
+		    send(fd, "\n", 1, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		off += (size_t)n;
-	}
-	free(req);
-	if ((ans = malloc(cap)) == NULL) {
-		close(fd);
-		return 2;
 	}
 	pfd.fd = fd;
 	pfd.events = POLLIN;
@@ -1033,6 +1059,44 @@ ctl_command(const char *sock, int argc, char **argv)
 	}
 	close(fd);
 	ans[len] = '\0';
+	if (len == 0) {
+		snprintf(why, whycap, "no answer from the daemon at %s", sock);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ctl_command(const char *sock, int argc, char **argv)
+{
+	char *req, *ans, why[256];
+	size_t len, cap = CTL_ANSWER_MAX + 1;
+	int status;
+
+	if (argc < 1) {
+		usage_cmds();
+		return 1;
+	}
+	if ((req = build_request(argc, argv)) == NULL)
+		return 1;
+	if (strlen(req) + 1 > CTL_LINE_MAX) {
+		fprintf(stderr, "error: text: the request is longer than %d bytes\n",
+		    CTL_LINE_MAX);
+		free(req);
+		return 1;
+	}
+	if ((ans = malloc(cap)) == NULL) {
+		free(req);
+		return 2;
+	}
+	if (ctl_request(sock, req, ans, cap, why, sizeof(why)) == -1) {
+		fprintf(stderr, "linecrew-device: %s\n", why);
+		free(req);
+		free(ans);
+		return 2;
+	}
+	free(req);
+	len = strlen(ans);
 	if (strncmp(ans, "ok\n", 3) == 0) {
 		fputs(ans + 3, stdout);
 		status = 0;

@@ -9,6 +9,7 @@
  *   gps.c      the gpsd client (libgps) inside our poll loop
  *   mqtt.c     the link to the gateway: presence, orders down, events up
  *   ctl.c      the crew's command socket (server) and the commands (client)
+ *   tui.c      the crew's terminal screen (ncurses), a client of the socket
  *   main.c     config, wiring, the loop, signals
  *
  * Ownership: struct device owns everything below it; main.c creates and frees it.
@@ -50,8 +51,12 @@ struct dev_conf {
 	double	arrive_max_speed_mps;		/* a faster fix does not count (driving past) */
 	double	arrive_exit_margin_m;		/* hysteresis beyond radius + eph */
 	int	arrive_max_fix_age_s;		/* a longer gap without a fix resets the dwell */
-	int	pos_interval_s;			/* position reports while on an order */
+	int	pos_interval_s;			/* position reports while moving on an order */
+	int	pos_parked_s;			/* position reports otherwise */
 	int	resend_s;			/* unacked events are resent this often */
+	int	send_window;			/* events out unacknowledged, at most */
+	int	delay_prompt_min;		/* ask for a delay reason this long before the
+						 * completion deadline */
 };
 
 /* ---- journal.c ---- */
@@ -113,6 +118,13 @@ int		journal_event_add(struct journal *, struct proto_event *e, char *buf,
  * oldest first, at most max. Returns the number visited or -1. */
 int		journal_unacked(struct journal *, int64_t created_before_ms, int max,
 		    journal_event_cb cb, void *arg);
+/* The same for unacked events with a sequence number above after_seq. */
+int		journal_unacked_after(struct journal *, uint64_t after_seq, int max,
+		    journal_event_cb cb, void *arg);
+/* Number of unacked events with a sequence number up to seq, or -1. */
+int		journal_unacked_upto(struct journal *, uint64_t seq);
+/* 1 if an event of type about order_id is journaled, 0 if not, -1 on error. */
+int		journal_has_event(struct journal *, const char *order_id, enum proto_ev_type type);
 /* Number of unacked events, or -1. */
 int		journal_unacked_count(struct journal *);
 /* The gateway acknowledged eid. Returns 1 if it was unacked, 0 if unknown or
@@ -137,6 +149,21 @@ int		journal_list_orders(struct journal *, int max,
 /* Read order id into out. Returns 1 found, 0 not held, -1 on error. */
 int		journal_order_get(struct journal *, const char *id, struct jorder *out);
 
+/* The thinned track kept while offline: encoded POS messages, oldest first. */
+#define JOURNAL_TRACK_MAX	4000	/* points; beyond, the older half is thinned */
+#define JOURNAL_TRACK_BATCH	100	/* points handed out per journal_track_take */
+/* Store one encoded position (at_ms: its time). Over JOURNAL_TRACK_MAX points,
+ * every second point of the older half is dropped. 0 / -1 (logged). */
+int		journal_track_add(struct journal *, const char *payload, size_t len,
+		    int64_t at_ms);
+/* Points stored, or -1. */
+int		journal_track_count(struct journal *);
+/* Hand the oldest points (at most max, at most JOURNAL_TRACK_BATCH) to cb, in
+ * order, until cb returns non-zero; those cb took (returned 0 for) are deleted.
+ * Returns the number taken, or -1. */
+int		journal_track_take(struct journal *, int max,
+		    int (*cb)(void *arg, const char *payload, size_t len), void *arg);
+
 /* ---- arrival.c ---- */
 
 struct arrival_params {
@@ -160,6 +187,7 @@ enum arrival_verdict {
 	ARRIVAL_V_REPEAT,	/* inside, good, but the same epoch as the last one counted */
 	ARRIVAL_V_COUNTED,	/* inside and good: counted */
 	ARRIVAL_V_DONE,		/* already arrived: ignored */
+	ARRIVAL_V_EARLY,	/* GPS time before the order existed: ignored, counted */
 };
 
 struct arrival_evidence {
@@ -182,6 +210,8 @@ struct arrival {
 	int64_t		counted_mono_ms;	/* mono of the last counted fix */
 	int64_t		counted_t_ms;	/* GPS time of the last counted fix (0 unknown) */
 	double		last_dist_m;
+	int64_t		not_before_ms;	/* fixes with an earlier GPS time are no
+					 * evidence (order created - slack); 0: none */
 	struct arrival_evidence ev;	/* the evidence gathered in this dwell */
 };
 
@@ -205,6 +235,7 @@ int		arrival_manual(struct arrival *, const struct proto_fix *fix,
 /* ---- watch.c ---- */
 
 #define WATCH_MAX	PROTO_OPEN_MAX
+#define WATCH_TICK_MS	1000	/* the gap rule's timer, armed only while a dwell runs */
 
 struct device;
 /* Rebuild the detectors from the journal's open orders (keeping the state of
@@ -222,15 +253,44 @@ int		watch_manual(struct device *, const char *order_id, const struct proto_fix 
 
 /* ---- gps.c ---- */
 
-#define GPS_RETRY_MS		2000	/* reconnect to gpsd this often while it is absent */
+#define GPS_RETRY_MS		2000	/* first reconnect to gpsd after this... */
+#define GPS_RETRY_MAX_MS	30000	/* ...doubling up to this while it stays absent */
 #define GPS_FIX_FRESH_MS	60000	/* an older fix is not evidence of where the crew is */
+
+#define GPS_CLOCK_SLACK_MS	(5 * 60 * 1000LL)	/* GPS time ahead of the device clock,
+							 * or before an order, by more: implausible */
+#define GPS_STALE_MS		(24 * 3600 * 1000LL)	/* GPS time older than the device clock by more */
+#define GPS_WEEK_MS		(7 * 24 * 3600 * 1000LL)
+#define GPS_ROLLOVER_MS		(1024 * GPS_WEEK_MS)	/* the GPS week-number rollover period */
+#define GPS_ROLLOVER_BAND_MS	(366 * 24 * 3600 * 1000LL)	/* a date this close to +-1024 weeks off */
+#define GPS_JUMP_MPS		70.0	/* 252 km/h: faster than any crew vehicle moves */
+#define GPS_REANCHOR_FIXES	3	/* consistent fixes that replace a jumped-from position */
 
 struct gps_counters {
 	unsigned long	reports;	/* TPV reports read */
 	unsigned long	good;		/* usable fixes */
 	unsigned long	nofix;		/* mode < 2 or no position */
-	unsigned long	rejected;	/* implausible values */
+	unsigned long	rejected;	/* implausible, all reasons (the sum of the next) */
+	unsigned long	r_value;	/* NaN / out-of-range / (0,0) / absurd speed */
+	unsigned long	r_future;	/* GPS time ahead of the device clock */
+	unsigned long	r_stale;	/* GPS time long before the device clock */
+	unsigned long	r_rollover;	/* GPS time 1024 weeks off (week-number rollover) */
+	unsigned long	r_jump;		/* a move faster than a vehicle */
+	unsigned long	r_before_order;	/* fix time before an order existed (per order) */
 	unsigned long	connects;	/* sessions with gpsd */
+};
+
+/* Why a fix is implausible (gps_plausible). */
+enum gps_verdict { GPS_PLAUSIBLE, GPS_R_FUTURE, GPS_R_STALE, GPS_R_ROLLOVER, GPS_R_JUMP };
+const char     *gps_verdict_name(enum gps_verdict);
+
+/* The plausibility state: the last position accepted and the candidate that
+ * may replace it when the unit really was moved (a jump every later fix agrees
+ * with). Plain data; zero it to start. */
+struct gps_check {
+	int		has_ref, ncand;
+	struct proto_fix ref, cand;
+	int64_t		ref_mono_ms, cand_mono_ms;
 };
 
 /* Start connecting to gpsd (now, then every GPS_RETRY_MS while absent). */
@@ -239,6 +299,16 @@ void		gps_stop(struct device *);
 /* Convert the TPV in g into f. Returns 1 usable fix, 0 no fix (mode < 2 or
  * no position), -1 implausible (counted as rejected). Pure; used by tests. */
 int		gps_fix_from_tpv(const struct gps_data_t *g, struct proto_fix *f);
+/* Judge fix f (usable, from gps_fix_from_tpv) that came at mono_ms when the
+ * device clock read wall_ms: its GPS time must be within GPS_CLOCK_SLACK_MS
+ * ahead and GPS_STALE_MS behind the device clock (a date about 1024 weeks off
+ * either way is ROLLOVER), and the move from the last plausible position must
+ * not be faster than GPS_JUMP_MPS (distance less both stated errors, over the
+ * larger of the GPS and the monotonic interval). After GPS_REANCHOR_FIXES
+ * consecutive jumped fixes that agree with each other, the unit really moved:
+ * the last of them is accepted. Updates *c. Pure; used by tests. */
+enum gps_verdict gps_plausible(struct gps_check *c, const struct proto_fix *f, int64_t mono_ms,
+		    int64_t wall_ms);
 /* The last usable fix if it is fresher than GPS_FIX_FRESH_MS: 1 and *f, else 0. */
 int		gps_last_fix(const struct device *, struct proto_fix *f);
 
@@ -253,8 +323,20 @@ void		mqtt_stop(struct device *);
  * for the next connection. Returns 0 once journaled, -1 when journaling failed
  * (nothing was stored or sent). */
 int		mqtt_event(struct device *, struct proto_event *e, int *sent);
-/* Publish a position report now (QoS 0), if there is an open order and a fresh fix. */
+#define POS_MOVING_MPS		2.0	/* faster: moving (reports every pos_interval_s) */
+#define POS_TRACK_MIN_M		50.0	/* offline: a point is kept when this far from the last */
+
+/* A plausible fix came (gps.c): report the position when it is due: every
+ * pos_interval_s while moving on an order, every pos_parked_s otherwise. Online
+ * at QoS 0; offline it goes to the journal's thinned track (a point when moved
+ * POS_TRACK_MIN_M or every pos_parked_s). No timer of its own: fixes drive it. */
 void		mqtt_position(struct device *);
+/* Publish the current position now, if connected and a fresh fix exists. */
+void		mqtt_position_now(struct device *);
+/* Send a batch of the offline track backlog (QoS 1, oldest first), deleting what
+ * went; only after the gateway's SYNC on this connection, then from the resend
+ * timer until it is empty. */
+void		mqtt_track_flush(struct device *);
 /* Handle one downlink message on our order topic (exposed for tests). */
 void		mqtt_downlink(struct device *, const void *payload, size_t len);
 
@@ -272,10 +354,23 @@ void		ctl_stop(struct device *);
 /* Handle one request line (JSON) and write the answer into out (cap bytes):
  * "ok\n" + lines, or "error: <field>: <reason>\n". Exposed for tests. */
 void		ctl_handle(struct device *, const char *line, char *out, size_t cap);
+/* The client side: send one request line req (JSON, no newline) to the daemon
+ * at sock and read its whole answer into ans (cap bytes, NUL-terminated).
+ * Returns 0, or -1 with why (whycap bytes) saying what failed (not running,
+ * no answer). Blocks at most CTL_CLIENT_WAIT_MS per read. */
+int		ctl_request(const char *sock, const char *req, char *ans, size_t cap,
+		    char *why, size_t whycap);
 /* The client side: run one command (argv after the global options) against the
  * daemon at sock. Prints the answer. Returns the exit status: 0 ok, 1 refused,
  * 2 daemon not running (or usage error). */
 int		ctl_command(const char *sock, int argc, char **argv);
+
+/* ---- tui.c ---- */
+
+/* `linecrew-device screen`: the crew's full-screen terminal UI, a client of the
+ * daemon at sock (it polls the status once a second and sends the actions).
+ * Runs until Q. Returns the exit status: 0, or 2 if the terminal cannot be used. */
+int		tui_run(const char *sock);
 
 /* ---- the daemon ---- */
 
@@ -291,7 +386,6 @@ struct device {
 	char		t_pos[PROTO_TOPIC_MAX];
 	char		t_presence[PROTO_TOPIC_MAX];
 	struct loop_timer resend_timer;
-	struct loop_timer pos_timer;
 	struct loop_timer tick_timer;
 
 	/* gps.c */
@@ -299,7 +393,10 @@ struct device {
 	int		gps_open;
 	int		gps_absent_logged;	/* "no gpsd" said once per absence */
 	struct loop_timer gps_retry;
+	int64_t		gps_retry_ms;	/* the current reconnect backoff */
 	struct gps_counters gpsc;
+	struct gps_check gpscheck;
+	enum gps_verdict gps_last_reject;	/* logged at info on a change only */
 	int		has_fix;
 	struct proto_fix fix;		/* the last usable fix */
 	int64_t		fix_mono_ms;	/* when it came, monotonic */
@@ -311,6 +408,14 @@ struct device {
 	/* mqtt.c */
 	unsigned long	down_bad;	/* malformed downlink messages dropped */
 	unsigned long	events_sent;
+	uint64_t	sent_upto;	/* highest seq published on this connection */
+	unsigned long	acks, acks_at_tick;	/* events acked; at the last resend tick */
+	int64_t		pos_mono_ms;	/* last position reported or kept; 0 none */
+	int64_t		track_mono_ms;	/* last point kept in the offline track */
+	double		track_lat, track_lon;
+	int		has_track_pt;
+	unsigned long	pos_sent, track_kept, track_sent;
+	int		gw_synced;	/* the gateway answered this connection's hello */
 };
 
 #endif

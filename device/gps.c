@@ -3,14 +3,18 @@
  * WATCH_ENABLE | WATCH_JSON), its socket in our poll loop, non-blocking, so a
  * slow or silent gpsd never stalls the daemon. While gpsd is absent, and after
  * it closes the connection (gpsfake exits when its log ends), it reconnects
- * every GPS_RETRY_MS.
+ * after GPS_RETRY_MS, doubling up to GPS_RETRY_MAX_MS while it stays away.
  *
  * It turns TPV reports into struct proto_fix, using a field only when gpsd
  * marks it set (MODE_SET, LATLON_SET, TIME_SET, SPEED_SET, TRACK_SET,
  * ALTITUDE_SET) and only when finite: gpsd 3.22 reports unknown values as NaN.
  * Reports without a fix (mode < 2) are counted and ignored; implausible values
- * are counted as rejected. Every usable fix becomes the device's last fix and
- * goes to the arrival detectors (watch_fix).
+ * are counted as rejected, by reason, and never become evidence: NaN or
+ * out-of-range values, a GPS time ahead of the device clock or long behind it
+ * (gpsd's 1024-week rollover dates among them), a move faster than a vehicle
+ * (gps_plausible). Every plausible fix becomes the device's last fix and goes
+ * to the arrival detectors (watch_fix), which also refuse a fix timed before
+ * their order existed.
  *
  * It does not judge arrival (arrival.c) and does not send positions (mqtt.c).
  * gps_open() connects in blocking mode: gpsd is expected on the unit itself
@@ -26,6 +30,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "maps.h"
 
 #define GPS_LINE_MAX		4096	/* one gpsd JSON report, as much as we look at */
 #define GPS_LINES_PER_PASS	512	/* then yield to the loop and come back */
@@ -42,9 +47,10 @@ gps_session_end(struct device *d, const char *why)
 	loop_io_del(d->loop, d->gpsdata.gps_fd);
 	gps_close(&d->gpsdata);
 	d->gps_open = 0;
-	log_info("gps: %s; reconnecting every %d s", why, GPS_RETRY_MS / 1000);
+	log_info("gps: %s; reconnecting", why);
 	d->gps_absent_logged = 1;	/* said so just now */
-	loop_timer_start(d->loop, &d->gps_retry, GPS_RETRY_MS, 0);
+	d->gps_retry_ms = GPS_RETRY_MS;
+	loop_timer_start(d->loop, &d->gps_retry, d->gps_retry_ms, 0);
 }
 
 int
@@ -88,6 +94,87 @@ gps_fix_from_tpv(const struct gps_data_t *g, struct proto_fix *f)
 	return 1;
 }
 
+const char *
+gps_verdict_name(enum gps_verdict v)
+{
+	switch (v) {
+	case GPS_PLAUSIBLE:	return "plausible";
+	case GPS_R_FUTURE:	return "time in the future";
+	case GPS_R_STALE:	return "time long past";
+	case GPS_R_ROLLOVER:	return "1024-week rollover date";
+	case GPS_R_JUMP:	return "jump faster than a vehicle";
+	}
+	return "?";
+}
+
+static double
+eph0(const struct proto_fix *f)
+{
+	return isfinite(f->eph_m) ? f->eph_m : 0;
+}
+
+/* 1 if moving from a (at mono ma) to b (at mono mb) is possible for a vehicle. */
+static int
+reachable(const struct proto_fix *a, int64_t ma, const struct proto_fix *b, int64_t mb)
+{
+	double dist, dt_s, dt_gps_s = 0;
+
+	dist = maps_distance_m(a->lat, a->lon, b->lat, b->lon) - eph0(a) - eph0(b);
+	if (!(dist > 0))
+		return 1;
+	if (a->t_ms != 0 && b->t_ms != 0 && b->t_ms > a->t_ms)
+		dt_gps_s = (double)(b->t_ms - a->t_ms) / 1000;
+	/* the larger interval: a replay faster than real time, or a GPS clock
+	 * that stood still, must not look like a jump */
+	dt_s = (double)(mb - ma) / 1000;
+	if (dt_gps_s > dt_s)
+		dt_s = dt_gps_s;
+	if (dt_s < 1)
+		dt_s = 1;	/* one epoch: several reports carry the same fix */
+	return dist <= GPS_JUMP_MPS * dt_s;
+}
+
+static int
+near_rollover(int64_t off_ms)
+{
+	int64_t a = off_ms < 0 ? -off_ms : off_ms;
+
+	return a > GPS_ROLLOVER_MS - GPS_ROLLOVER_BAND_MS &&
+	    a < GPS_ROLLOVER_MS + GPS_ROLLOVER_BAND_MS;
+}
+
+enum gps_verdict
+gps_plausible(struct gps_check *c, const struct proto_fix *f, int64_t mono_ms, int64_t wall_ms)
+{
+	if (f->t_ms != 0) {
+		int64_t off = f->t_ms - wall_ms;
+
+		if (near_rollover(off))
+			return GPS_R_ROLLOVER;
+		if (off > GPS_CLOCK_SLACK_MS)
+			return GPS_R_FUTURE;
+		if (off < -GPS_STALE_MS)
+			return GPS_R_STALE;
+	}
+	if (c->has_ref && !reachable(&c->ref, c->ref_mono_ms, f, mono_ms)) {
+		if (c->ncand > 0 && reachable(&c->cand, c->cand_mono_ms, f, mono_ms))
+			c->ncand++;
+		else
+			c->ncand = 1;
+		c->cand = *f;
+		c->cand_mono_ms = mono_ms;
+		if (c->ncand < GPS_REANCHOR_FIXES)
+			return GPS_R_JUMP;
+		/* every fix since agrees: the unit was moved (a ferry, a tow, a
+		 * wrong first fix); start from here */
+	}
+	c->has_ref = 1;
+	c->ref = *f;
+	c->ref_mono_ms = mono_ms;
+	c->ncand = 0;
+	return GPS_PLAUSIBLE;
+}
+
 int
 gps_last_fix(const struct device *d, struct proto_fix *f)
 {
@@ -101,6 +188,7 @@ static void
 gps_report(struct device *d, const char *line)
 {
 	struct proto_fix f;
+	enum gps_verdict v;
 	int rc;
 
 	if (strstr(line, "\"class\":\"TPV\"") == NULL) {
@@ -116,9 +204,29 @@ gps_report(struct device *d, const char *line)
 	}
 	if (rc < 0) {
 		d->gpsc.rejected++;
+		d->gpsc.r_value++;
 		log_debug("gps: implausible report rejected: %.200s", line);
 		return;
 	}
+	if ((v = gps_plausible(&d->gpscheck, &f, clock_mono(d->clock),
+	    clock_wall(d->clock))) != GPS_PLAUSIBLE) {
+		d->gpsc.rejected++;
+		if (v == GPS_R_FUTURE)
+			d->gpsc.r_future++;
+		else if (v == GPS_R_STALE)
+			d->gpsc.r_stale++;
+		else if (v == GPS_R_ROLLOVER)
+			d->gpsc.r_rollover++;
+		else
+			d->gpsc.r_jump++;
+		/* said once per kind of trouble at info, then at debug */
+		if (d->gps_last_reject != v)
+			log_info("gps: fix at %.6f, %.6f rejected: %s (not used as evidence)",
+			    f.lat, f.lon, gps_verdict_name(v));
+		d->gps_last_reject = v;
+		return;
+	}
+	d->gps_last_reject = GPS_PLAUSIBLE;
 	d->gpsc.good++;
 	if (!d->has_fix)
 		log_info("gps: first fix %.6f, %.6f (mode %dD)", f.lat, f.lon, f.mode);
@@ -126,6 +234,7 @@ gps_report(struct device *d, const char *line)
 	d->has_fix = 1;
 	d->fix_mono_ms = clock_mono(d->clock);
 	watch_fix(d, &f);
+	mqtt_position(d);
 }
 
 static void
@@ -171,7 +280,11 @@ gps_try(void *arg)
 			log_info("gps: no gpsd at %s:%s: %s", d->conf.gpsd_host, port,
 			    gps_errstr(errno));
 		d->gps_absent_logged = 1;
-		loop_timer_start(d->loop, &d->gps_retry, GPS_RETRY_MS, 0);
+		/* back off while it stays away: a unit without a receiver must
+		 * not wake every two seconds all shift */
+		d->gps_retry_ms = d->gps_retry_ms < GPS_RETRY_MS ? GPS_RETRY_MS :
+		    d->gps_retry_ms * 2 > GPS_RETRY_MAX_MS ? GPS_RETRY_MAX_MS : d->gps_retry_ms * 2;
+		loop_timer_start(d->loop, &d->gps_retry, d->gps_retry_ms, 0);
 		return;
 	}
 	d->gps_open = 1;
@@ -185,6 +298,7 @@ gps_try(void *arg)
 	}
 	d->gpsc.connects++;
 	d->gps_absent_logged = 0;
+	d->gps_retry_ms = 0;
 	log_info("gps: connected to gpsd at %s:%s", d->conf.gpsd_host, port);
 }
 

@@ -73,12 +73,19 @@ static const char *const migrations[] = {
 	"CREATE INDEX events_unacked ON events(seq) WHERE acked_ms IS NULL;"
 	"CREATE INDEX events_order ON events(order_id, type);"
 	"INSERT INTO meta(k, v) VALUES ('last_seq', 0);",
+	/* 1 -> 2: the thinned track kept while offline (encoded pos messages) */
+	"CREATE TABLE track ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at_ms INTEGER NOT NULL,"
+	"  payload TEXT NOT NULL);",
 };
 
 enum {
 	S_ORDER_STATE, S_ORDER_INSERT, S_ORDER_REOPEN, S_ORDER_GET, S_ORDER_LIST,
 	S_ORDER_OPEN, S_ORDER_CANCEL, S_ORDER_SETSTATE, S_ORDER_ACCEPT,
 	S_SEQ, S_SEQ_BUMP, S_EV_INSERT, S_EV_UNACKED, S_EV_COUNT, S_EV_ACK,
+	S_EV_AFTER, S_EV_COUNT_UPTO, S_EV_HAS,
+	S_TR_ADD, S_TR_COUNT, S_TR_THIN, S_TR_OLDEST, S_TR_DEL,
 	S_MAX
 };
 
@@ -108,6 +115,17 @@ static const char *const sql[S_MAX] = {
 	[S_EV_UNACKED] = "SELECT seq, eid, type, coalesce(order_id, ''), payload, created_ms"
 	    " FROM events WHERE acked_ms IS NULL AND created_ms <= ?1 ORDER BY seq LIMIT ?2",
 	[S_EV_COUNT] = "SELECT count(*) FROM events WHERE acked_ms IS NULL",
+	[S_EV_AFTER] = "SELECT seq, eid, type, coalesce(order_id, ''), payload, created_ms"
+	    " FROM events WHERE acked_ms IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2",
+	[S_EV_COUNT_UPTO] = "SELECT count(*) FROM events WHERE acked_ms IS NULL AND seq <= ?1",
+	[S_EV_HAS] = "SELECT count(*) FROM events WHERE order_id = ?1 AND type = ?2",
+	[S_TR_ADD] = "INSERT INTO track(at_ms, payload) VALUES (?1, ?2)",
+	[S_TR_COUNT] = "SELECT count(*) FROM track",
+	/* every second point of the older half: the shape stays, density halves */
+	[S_TR_THIN] = "DELETE FROM track WHERE id % 2 = 0 AND id IN"
+	    " (SELECT id FROM track ORDER BY id LIMIT ?1)",
+	[S_TR_OLDEST] = "SELECT id, payload FROM track ORDER BY id LIMIT ?1",
+	[S_TR_DEL] = "DELETE FROM track WHERE id = ?1",
 	[S_EV_ACK] = "UPDATE events SET acked_ms = ?2 WHERE eid = ?1 AND acked_ms IS NULL",
 };
 
@@ -402,16 +420,64 @@ fail:
 	return -1;
 }
 
+static int unacked_rows(struct journal *j, sqlite3_stmt *s, journal_event_cb cb, void *arg);
+
 int
 journal_unacked(struct journal *j, int64_t created_before_ms, int max, journal_event_cb cb,
     void *arg)
 {
 	sqlite3_stmt *s = st(j, S_EV_UNACKED);
-	struct jevent ev;
-	int n = 0, rc;
 
 	db_bind_i64(s, 1, created_before_ms);
 	db_bind_i64(s, 2, max);
+	return unacked_rows(j, s, cb, arg);
+}
+
+int
+journal_unacked_after(struct journal *j, uint64_t after_seq, int max, journal_event_cb cb,
+    void *arg)
+{
+	sqlite3_stmt *s = st(j, S_EV_AFTER);
+
+	db_bind_i64(s, 1, (int64_t)after_seq);
+	db_bind_i64(s, 2, max);
+	return unacked_rows(j, s, cb, arg);
+}
+
+int
+journal_unacked_upto(struct journal *j, uint64_t seq)
+{
+	sqlite3_stmt *s = st(j, S_EV_COUNT_UPTO);
+	int n = -1;
+
+	db_bind_i64(s, 1, (int64_t)seq);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	return n;
+}
+
+int
+journal_has_event(struct journal *j, const char *order_id, enum proto_ev_type type)
+{
+	sqlite3_stmt *s = st(j, S_EV_HAS);
+	int n = -1;
+
+	db_bind_text(s, 1, order_id);
+	db_bind_text(s, 2, proto_ev_type_name(type));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0) > 0;
+	sqlite3_reset(s);
+	return n;
+}
+
+/* Hand the rows of a bound unacked-events statement to cb. */
+static int
+unacked_rows(struct journal *j, sqlite3_stmt *s, journal_event_cb cb, void *arg)
+{
+	struct jevent ev;
+	int n = 0, rc;
+
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		ev.seq = (uint64_t)sqlite3_column_int64(s, 0);
 		ev.eid = (const char *)sqlite3_column_text(s, 1);
@@ -610,6 +676,87 @@ journal_list_orders(struct journal *j, int max, void (*cb)(void *arg, const stru
 	free(o);
 	if (rc != SQLITE_DONE) {
 		log_warnx("journal %s: list orders: %s", j->path, sqlite3_errmsg(j->db));
+		return -1;
+	}
+	return n;
+}
+
+int
+journal_track_add(struct journal *j, const char *payload, size_t len, int64_t at_ms)
+{
+	sqlite3_stmt *s;
+	int n = 0;
+
+	if (db_begin(j->db) == -1)
+		return -1;
+	s = st(j, S_TR_ADD);
+	db_bind_i64(s, 1, at_ms);
+	sqlite3_bind_text(s, 2, payload, (int)len, SQLITE_TRANSIENT);
+	if (step_done(j, s, "track add") == -1)
+		goto fail;
+	s = st(j, S_TR_COUNT);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (n > JOURNAL_TRACK_MAX) {
+		s = st(j, S_TR_THIN);
+		db_bind_i64(s, 1, n / 2);
+		if (step_done(j, s, "track thin") == -1)
+			goto fail;
+	}
+	if (db_commit(j->db) == -1)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(j->db);
+	return -1;
+}
+
+int
+journal_track_count(struct journal *j)
+{
+	sqlite3_stmt *s = st(j, S_TR_COUNT);
+	int n = -1;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	return n;
+}
+
+int
+journal_track_take(struct journal *j, int max,
+    int (*cb)(void *arg, const char *payload, size_t len), void *arg)
+{
+	sqlite3_stmt *s = st(j, S_TR_OLDEST), *del;
+	int64_t ids[JOURNAL_TRACK_BATCH];
+	int n = 0, i, rc;
+
+	if (max > JOURNAL_TRACK_BATCH)
+		max = JOURNAL_TRACK_BATCH;
+	db_bind_i64(s, 1, max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(s, 1);
+
+		if (p == NULL || cb(arg, p, (size_t)sqlite3_column_bytes(s, 1)) != 0)
+			break;
+		ids[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	if (n == 0)
+		return 0;
+	if (db_begin(j->db) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		del = st(j, S_TR_DEL);
+		db_bind_i64(del, 1, ids[i]);
+		if (step_done(j, del, "track delete") == -1) {
+			db_rollback(j->db);
+			return -1;
+		}
+	}
+	if (db_commit(j->db) == -1) {
+		db_rollback(j->db);
 		return -1;
 	}
 	return n;

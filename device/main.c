@@ -4,6 +4,7 @@
  *   linecrew-device [-v] -f device.conf run        the daemon (foreground, stderr)
  *   linecrew-device -f device.conf -n              check the config
  *   linecrew-device -f device.conf status|orders|accept|arrive|progress|delay|complete ...
+ *   linecrew-device -f device.conf screen          the crew's terminal screen (tui.c)
  *
  * It reads the config, wires the modules (journal, ctl socket, MQTT, gpsd,
  * arrival detectors) to one poll loop and runs it until SIGINT/SIGTERM. The
@@ -11,7 +12,8 @@
  * open the journal themselves, so there is one writer.
  *
  * It does not implement any module's logic; it owns struct device and the
- * timers that belong to no module: position reports and the arrival gap check.
+ * one timer that belongs to no module: the arrival gap check, armed only while
+ * a detector is counting a dwell (watch.c).
  */
 #include <signal.h>
 #include <stddef.h>
@@ -25,7 +27,6 @@
 #include "log.h"
 
 #define DEV_DEFAULT_CONF	"/etc/linecrew/device.conf"
-#define DEV_TICK_MS		1000	/* how often the arrival gap rule is applied */
 
 #define K(name, type, field, lo, hi, def, help) \
 	{ name, type, offsetof(struct dev_conf, field), sizeof(((struct dev_conf *)0)->field), \
@@ -47,6 +48,8 @@ static const struct conf_key keys[] = {
 	    "distinct good fixes inside the radius, at least"),
 	K("ctl_socket", CONF_STR, ctl_socket, 0, 0, "/run/linecrew/device.sock",
 	    "unix socket of the crew's commands (created 0600)"),
+	K("delay_prompt_min", CONF_INT, delay_prompt_min, 1, 1440, "120",
+	    "minutes before the completion deadline the crew is asked for a delay reason"),
 	K("gpsd_host", CONF_STR, gpsd_host, 0, 0, "127.0.0.1", "gpsd address"),
 	K("gpsd_port", CONF_INT, gpsd_port, 1, 65535, "2947", "gpsd TCP port"),
 	K("id", CONF_STR, id, 0, 0, NULL,
@@ -56,9 +59,13 @@ static const struct conf_key keys[] = {
 	K("mqtt_host", CONF_STR, mqtt_host, 0, 0, "127.0.0.1", "MQTT broker address"),
 	K("mqtt_port", CONF_INT, mqtt_port, 1, 65535, "1883", "MQTT broker port"),
 	K("pos_interval_s", CONF_INT, pos_interval_s, 1, 3600, "15",
-	    "seconds between position reports while on an order"),
+	    "seconds between position reports while moving on an order"),
+	K("pos_parked_s", CONF_INT, pos_parked_s, 1, 86400, "300",
+	    "seconds between position reports when parked or not on an order"),
 	K("resend_s", CONF_INT, resend_s, 1, 3600, "10",
-	    "seconds between resends of events the gateway has not acknowledged"),
+	    "seconds without an ack before unacknowledged events are sent again"),
+	K("send_window", CONF_INT, send_window, 1, 1000, "1",
+	    "events sent but not yet acknowledged, at most; 1 keeps the gateway's order"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -68,6 +75,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: linecrew-device [-v] [-f device.conf] run\n"
 	    "       linecrew-device [-f device.conf] -n\n"
+	    "       linecrew-device [-f device.conf] screen      (the crew's screen)\n"
 	    "       linecrew-device [-f device.conf] COMMAND ...\n"
 	    "       linecrew-device -h     (config keys)\n");
 }
@@ -99,12 +107,6 @@ load_conf(const char *path, struct dev_conf *c)
 		return -1;
 	}
 	return 0;
-}
-
-static void
-pos_timer(void *arg)
-{
-	mqtt_position(arg);
 }
 
 static void
@@ -150,11 +152,7 @@ run(const struct dev_conf *conf, int verbose)
 	if (mqtt_start(d) == -1)
 		fatalx("cannot start MQTT to %s:%d", d->conf.mqtt_host, d->conf.mqtt_port);
 	gps_start(d);
-	loop_timer_init(&d->pos_timer, pos_timer, d);
-	loop_timer_start(d->loop, &d->pos_timer, (int64_t)d->conf.pos_interval_s * 1000,
-	    (int64_t)d->conf.pos_interval_s * 1000);
-	loop_timer_init(&d->tick_timer, tick_timer, d);
-	loop_timer_start(d->loop, &d->tick_timer, DEV_TICK_MS, DEV_TICK_MS);
+	loop_timer_init(&d->tick_timer, tick_timer, d);	/* armed by watch.c */
 	log_info("device %s: journal %s, broker %s:%d, gpsd %s:%d, %d order(s) open, "
 	    "%d watched for arrival, %d event(s) unacked", d->conf.id, d->conf.journal,
 	    d->conf.mqtt_host, d->conf.mqtt_port, d->conf.gpsd_host, d->conf.gpsd_port,
@@ -166,7 +164,6 @@ run(const struct dev_conf *conf, int verbose)
 	sig = loop_signal(d->loop);
 	log_info("stopping%s%s", sig ? " on " : "", sig ? strsignal(sig) : "");
 
-	loop_timer_stop(d->loop, &d->pos_timer);
 	loop_timer_stop(d->loop, &d->tick_timer);
 	gps_stop(d);
 	ctl_stop(d);
@@ -224,6 +221,13 @@ main(int argc, char **argv)
 			return 1;
 		}
 		return run(&conf, verbose);
+	}
+	if (strcmp(argv[0], "screen") == 0) {
+		if (argc != 1) {
+			usage();
+			return 1;
+		}
+		return tui_run(conf.ctl_socket);
 	}
 	return ctl_command(conf.ctl_socket, argc, argv);
 }

@@ -4,8 +4,10 @@
  * Session: client id = device id, persistent session (clean_session 0), so
  * QoS 1 orders pushed while the unit is away wait at the broker; will =
  * presence {"online":false}, retained, QoS 1. On every connect: presence online
- * (retained), subscribe to our order topic at QoS 1, a HELLO event listing the
- * orders held open, then every unacked event again, oldest first.
+ * (retained), subscribe to our order topic at QoS 1, every unacked event again,
+ * oldest first, a HELLO event listing the orders held open (the gateway answers
+ * SYNC: reconcile), the current position; once the SYNC came, the current
+ * position again and the offline track's backlog.
  *
  * Downlink (our order topic): ORDER -> stored in the journal, THEN a DELIVERED
  * event (the gateway counts delivery only on it; a broker PUBACK proves
@@ -15,12 +17,12 @@
  * we lack will be pushed again by the gateway. A malformed or oversized message
  * is logged and dropped; nothing stored changes.
  *
- * Uplink: every event is journaled before it is published (mqtt_event); a
- * timer resends unacked events every resend_s while connected. Positions go at
- * QoS 0: a lost one is replaced by the next.
+ * Uplink: every event is journaled before it is published (mqtt_event), then
+ * sent in sequence through a window (below). Positions: see mqtt_position.
  *
  * It does not decide anything about orders or arrival; it moves messages.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +30,13 @@
 
 #include "device.h"
 #include "log.h"
+#include "maps.h"
 #include "mqttc.h"
 
-#define MQTT_RESEND_BATCH	256	/* unacked events per resend pass */
-#define MQTT_KEEPALIVE_S	30
+#define MQTT_KEEPALIVE_S	60	/* a ping a minute keeps the session; NAT on
+					 * cellular links often forgets after ~2 min */
+#define MQTT_MISC_MS		15000	/* libmosquitto housekeeping: a quarter of the
+					 * keepalive, so a ping is never late by more */
 
 static int
 publish(struct device *d, const char *topic, const void *buf, size_t len, int qos,
@@ -57,6 +62,74 @@ presence(struct device *d, int online)
 		publish(d, d->t_presence, buf, len, 1, 1);
 }
 
+/*
+ * Uplink flow: a window, go-back-N. At most send_window events are out
+ * (published, not yet acknowledged by the gateway) at any time, sent strictly
+ * by sequence number. When no ack has come for resend_s, the window is sent
+ * again from the oldest unacked event (the gateway applies an eid once, so the
+ * repeats are harmless). sent_upto is the highest seq published on this
+ * connection; 0 after a (re)connect, so everything unacked goes again, oldest
+ * first.
+ *
+ * Why the default window is 1: the gateway applies events as they arrive. A
+ * broker drops what it cannot queue (max_queued_messages, a restart that lost
+ * the gateway's subscription), and with two events out, the first dropped and
+ * the second delivered, the gateway would apply them out of order (seen in
+ * test_device_kill with a window of 16). One event out at a time costs a round
+ * trip per event when catching up, and keeps the crew's order on the timeline.
+ */
+/* The resend timer runs only while something waits for an ack (events, or the
+ * track backlog); an idle unit has no timer of its own. */
+static void
+resend_arm(struct device *d)
+{
+	if (!loop_timer_armed(&d->resend_timer))
+		loop_timer_start(d->loop, &d->resend_timer, (int64_t)d->conf.resend_s * 1000,
+		    (int64_t)d->conf.resend_s * 1000);
+}
+
+struct pump_ctx {
+	struct device  *d;
+	int		n, stop;
+};
+
+static void
+pump_one(void *arg, const struct jevent *ev)
+{
+	struct pump_ctx *x = arg;
+
+	if (x->stop)
+		return;
+	if (publish(x->d, x->d->t_event, ev->payload, ev->len, 1, 0) != 0) {
+		x->stop = 1;	/* the link went: the rest waits for the next connect */
+		return;
+	}
+	x->d->sent_upto = ev->seq;
+	x->d->events_sent++;
+	x->n++;
+}
+
+/* Publish the next unacked events, oldest first, while the window has room. */
+static void
+pump(struct device *d)
+{
+	struct pump_ctx x = { d, 0, 0 };
+	int out;
+
+	if (d->mq == NULL || !mqttc_connected(d->mq))
+		return;
+	if ((out = journal_unacked_upto(d->journal, d->sent_upto)) < 0)
+		return;
+	if (out >= d->conf.send_window)
+		return;
+	journal_unacked_after(d->journal, d->sent_upto, d->conf.send_window - out, pump_one, &x);
+	if (x.n > 0) {
+		log_debug("mqtt: sent %d event(s), up to seq %llu", x.n,
+		    (unsigned long long)d->sent_upto);
+		resend_arm(d);
+	}
+}
+
 int
 mqtt_event(struct device *d, struct proto_event *e, int *sent)
 {
@@ -76,58 +149,42 @@ mqtt_event(struct device *d, struct proto_event *e, int *sent)
 		free(buf);
 		return -1;
 	}
-	ok = publish(d, d->t_event, buf, len, 1, 0) == 0;
-	if (ok)
-		d->events_sent++;
+	free(buf);
+	pump(d);
+	ok = d->sent_upto >= e->seq;
 	log_debug("event %s %s%s%s: %s", e->eid, proto_ev_type_name(e->type),
 	    e->order_id[0] ? " " : "", e->type == PROTO_EV_HELLO ? "" : e->order_id,
-	    ok ? "sent" : "journaled, waiting for the broker");
+	    ok ? "sent" : "journaled, waiting for the broker or the send window");
 	if (sent != NULL)
 		*sent = ok;
-	free(buf);
 	return 0;
-}
-
-struct resend_ctx {
-	struct device  *d;
-	uint64_t	below_seq;	/* events from this one on were just sent */
-	int		n;
-};
-
-static void
-resend_one(void *arg, const struct jevent *ev)
-{
-	struct resend_ctx *x = arg;
-
-	if (ev->seq >= x->below_seq)
-		return;
-	if (publish(x->d, x->d->t_event, ev->payload, ev->len, 1, 0) == 0) {
-		x->d->events_sent++;
-		x->n++;
-	}
-}
-
-/* Publish unacked events created at or before created_before_ms with a
- * sequence number below below_seq, oldest first. */
-static void
-resend(struct device *d, int64_t created_before_ms, uint64_t below_seq)
-{
-	struct resend_ctx x = { d, below_seq, 0 };
-
-	if (d->mq == NULL || !mqttc_connected(d->mq))
-		return;
-	journal_unacked(d->journal, created_before_ms, MQTT_RESEND_BATCH, resend_one, &x);
-	if (x.n > 0)
-		log_debug("mqtt: resent %d unacked event(s)", x.n);
 }
 
 static void
 resend_timer(void *arg)
 {
 	struct device *d = arg;
+	int out;
 
-	/* events younger than resend_s were sent moments ago; leave them */
-	resend(d, clock_wall(d->clock) - (int64_t)d->conf.resend_s * 1000, UINT64_MAX);
+	if (d->mq == NULL || !mqttc_connected(d->mq)) {
+		loop_timer_stop(d->loop, &d->resend_timer);	/* on_connect sends all */
+		return;
+	}
+	out = journal_unacked_upto(d->journal, d->sent_upto);
+	if (out == 0 && journal_unacked_count(d->journal) == 0 &&
+	    journal_track_count(d->journal) == 0) {
+		loop_timer_stop(d->loop, &d->resend_timer);	/* nothing waits */
+		return;
+	}
+	if (out > 0 && d->acks == d->acks_at_tick) {
+		/* nothing acknowledged for resend_s: lost on the way; go back */
+		log_debug("mqtt: %d event(s) unacknowledged for %d s: sending again from the "
+		    "oldest", out, d->conf.resend_s);
+		d->sent_upto = 0;
+	}
+	d->acks_at_tick = d->acks;
+	pump(d);
+	mqtt_track_flush(d);
 }
 
 static void
@@ -153,18 +210,20 @@ static void
 on_connect(void *arg, int session_present)
 {
 	struct device *d = arg;
-	uint64_t below;
 
 	log_debug("mqtt: connected to %s:%d (%s session)", d->conf.mqtt_host,
 	    d->conf.mqtt_port, session_present ? "resumed" : "new");
 	presence(d, 1);
 	if (mqttc_subscribe(d->mq, d->t_order, 1) == -1)
 		log_warnx("mqtt: subscribe %s failed", d->t_order);
-	/* hello first, so the gateway learns what we hold; then what it may have
-	 * missed, oldest first (not the hello itself, just sent) */
-	below = journal_last_seq(d->journal) + 1;
+	/* everything unacked again, oldest first, then the hello that asks the
+	 * gateway to reconcile our open orders (journaled, in sequence) */
+	d->sent_upto = 0;
+	d->acks_at_tick = d->acks;
+	pump(d);
 	hello(d);
-	resend(d, INT64_MAX, below);
+	d->gw_synced = 0;
+	mqtt_position_now(d);
 }
 
 static void
@@ -243,10 +302,24 @@ mqtt_downlink(struct device *d, const void *payload, size_t len)
 			if (journal_ack(d->journal, m->eids[i]) == 1)
 				n++;
 		log_debug("mqtt: gateway acked %d of %d event(s)", n, m->neids);
+		if (n > 0) {
+			d->acks += (unsigned long)n;
+			pump(d);
+		}
 		break;
 	case PROTO_DOWN_SYNC:
 		if ((n = journal_sync(d->journal, m->open, m->nopen, m->at_ms)) > 0)
 			watch_sync(d);
+		/* The gateway answered our hello: it is subscribed and listening
+		 * now. Only then the offline track goes, because positions have no
+		 * application ack: a broker that restarted without the gateway's
+		 * session drops what is published before it subscribes again. The
+		 * live map gets where we are now first, the backlog after. */
+		if (!d->gw_synced) {
+			d->gw_synced = 1;
+			mqtt_position_now(d);
+			mqtt_track_flush(d);
+		}
 		log_debug("mqtt: sync: gateway lists %d open order(s); %d cancelled here",
 		    m->nopen, n < 0 ? 0 : n);
 		break;
@@ -295,15 +368,14 @@ mqtt_start(struct device *d)
 	c.client_id = d->conf.id;
 	c.clean_session = 0;
 	c.keepalive_s = MQTT_KEEPALIVE_S;
+	c.misc_ms = MQTT_MISC_MS;
 	c.will_topic = d->t_presence;
 	c.will_payload = wbuf;
 	c.will_qos = 1;
 	c.will_retain = 1;
 	if ((d->mq = mqttc_new(d->loop, &c, &h, d)) == NULL)
 		return -1;
-	loop_timer_init(&d->resend_timer, resend_timer, d);
-	loop_timer_start(d->loop, &d->resend_timer, (int64_t)d->conf.resend_s * 1000,
-	    (int64_t)d->conf.resend_s * 1000);
+	loop_timer_init(&d->resend_timer, resend_timer, d);	/* armed by resend_arm */
 	return mqttc_start(d->mq);
 }
 
@@ -319,24 +391,96 @@ mqtt_stop(struct device *d)
 	d->mq = NULL;
 }
 
-void
-mqtt_position(struct device *d)
+/* Encode a position from the last fix into buf. 0, or -1 when there is none. */
+static int
+pos_encode(struct device *d, struct proto_pos *p, char *buf, size_t cap, size_t *len)
 {
 	char ids[1][PROTO_ID_MAX];
+
+	memset(p, 0, sizeof(*p));
+	if (!gps_last_fix(d, &p->fix))
+		return -1;
+	snprintf(p->dev, sizeof(p->dev), "%s", d->conf.id);
+	if (journal_open_orders(d->journal, ids, 1) == 1)
+		snprintf(p->order_id, sizeof(p->order_id), "%s", ids[0]);
+	p->at_ms = clock_wall(d->clock);
+	return proto_encode_pos(p, buf, cap, len) == PROTO_OK ? 0 : -1;
+}
+
+void
+mqtt_position_now(struct device *d)
+{
 	struct proto_pos p;
 	char buf[1024];
 	size_t len;
 
-	if (d->mq == NULL || !mqttc_connected(d->mq))
+	if (d->mq == NULL || !mqttc_connected(d->mq) ||
+	    pos_encode(d, &p, buf, sizeof(buf), &len) == -1)
 		return;
-	if (journal_open_orders(d->journal, ids, 1) != 1)
-		return;		/* not on an order: no position reports */
-	memset(&p, 0, sizeof(p));
-	if (!gps_last_fix(d, &p.fix))
-		return;		/* no fix: nothing to report */
-	snprintf(p.dev, sizeof(p.dev), "%s", d->conf.id);
-	snprintf(p.order_id, sizeof(p.order_id), "%s", ids[0]);
-	p.at_ms = clock_wall(d->clock);
-	if (proto_encode_pos(&p, buf, sizeof(buf), &len) == PROTO_OK)
-		publish(d, d->t_pos, buf, len, 0, 0);
+	if (publish(d, d->t_pos, buf, len, 0, 0) == 0) {
+		d->pos_sent++;
+		d->pos_mono_ms = clock_mono(d->clock);
+	}
+}
+
+void
+mqtt_position(struct device *d)
+{
+	struct proto_pos p;
+	char buf[1024];
+	size_t len;
+	int64_t now = clock_mono(d->clock), every;
+	int moving, online = d->mq != NULL && mqttc_connected(d->mq);
+
+	if (pos_encode(d, &p, buf, sizeof(buf), &len) == -1)
+		return;
+	moving = isfinite(p.fix.speed_mps) && p.fix.speed_mps > POS_MOVING_MPS;
+	every = (int64_t)(moving && p.order_id[0] ? d->conf.pos_interval_s :
+	    d->conf.pos_parked_s) * 1000;
+	if (online) {
+		if (d->pos_mono_ms != 0 && now - d->pos_mono_ms < every)
+			return;
+		if (publish(d, d->t_pos, buf, len, 0, 0) == 0)
+			d->pos_sent++;
+		d->pos_mono_ms = now;
+		return;
+	}
+	/* offline: a thinned track, a point per POS_TRACK_MIN_M moved or per
+	 * pos_parked_s, so a long spell costs little and keeps the route */
+	if (d->has_track_pt && now - d->track_mono_ms < (int64_t)d->conf.pos_parked_s * 1000 &&
+	    maps_distance_m(d->track_lat, d->track_lon, p.fix.lat, p.fix.lon) < POS_TRACK_MIN_M)
+		return;
+	if (journal_track_add(d->journal, buf, len, p.at_ms) == 0) {
+		d->track_kept++;
+		d->has_track_pt = 1;
+		d->track_mono_ms = now;
+		d->track_lat = p.fix.lat;
+		d->track_lon = p.fix.lon;
+	}
+}
+
+static int
+track_one(void *arg, const char *payload, size_t len)
+{
+	struct device *d = arg;
+
+	/* QoS 1: the backlog is history the map cannot get again */
+	if (publish(d, d->t_pos, payload, len, 1, 0) != 0)
+		return -1;
+	d->track_sent++;
+	return 0;
+}
+
+void
+mqtt_track_flush(struct device *d)
+{
+	int n;
+
+	if (d->mq == NULL || !mqttc_connected(d->mq) || !d->gw_synced)
+		return;
+	if ((n = journal_track_take(d->journal, JOURNAL_TRACK_BATCH, track_one, d)) > 0) {
+		log_debug("mqtt: sent %d point(s) of the offline track", n);
+		d->has_track_pt = 0;
+		resend_arm(d);		/* the next batch on the next tick */
+	}
 }

@@ -59,8 +59,11 @@ watch_sync(struct device *d)
 			continue;
 		if (journal_order_get(d->journal, ids[i], o) != 1 || o->state != JO_OPEN)
 			continue;	/* arrived already: nothing to detect */
-		arrival_init(&next[nnext++], o->order.id, o->order.site_lat, o->order.site_lon,
+		arrival_init(&next[nnext], o->order.id, o->order.site_lat, o->order.site_lon,
 		    o->order.radius_m, &p, d->clock);
+		/* a fix timed before the order was recorded cannot be evidence of
+		 * going there; the slack allows for the gateway's and our clocks */
+		next[nnext++].not_before_ms = o->order.created_ms - GPS_CLOCK_SLACK_MS;
 		log_debug("watch: order %s: site %.6f, %.6f, radius %.0f m", o->order.id,
 		    o->order.site_lat, o->order.site_lon, o->order.radius_m);
 	}
@@ -95,10 +98,28 @@ report(struct device *d, struct arrival *a, const struct proto_fix *fix,
 	if (mqtt_event(d, e, &sent) == -1) {
 		/* Not stored: watch again, so the arrival is found and stored later. */
 		log_warnx("order %s: arrival not journaled; detecting again", a->order_id);
+		int64_t nb = a->not_before_ms;
+
 		arrival_init(a, a->order_id, a->site_lat, a->site_lon, a->radius_m, &a->p,
 		    a->clock);
+		a->not_before_ms = nb;
 	}
 	free(e);
+}
+
+/* The gap rule needs a clock only while some detector counts a dwell; an idle
+ * unit must not wake every second for nothing. */
+static void
+tick_arm(struct device *d)
+{
+	int i, inside = 0;
+
+	for (i = 0; i < d->nwatch; i++)
+		inside |= d->watch[i].state == ARRIVAL_INSIDE;
+	if (inside && !loop_timer_armed(&d->tick_timer))
+		loop_timer_start(d->loop, &d->tick_timer, WATCH_TICK_MS, WATCH_TICK_MS);
+	else if (!inside && loop_timer_armed(&d->tick_timer))
+		loop_timer_stop(d->loop, &d->tick_timer);
 }
 
 void
@@ -120,6 +141,10 @@ watch_fix(struct device *d, const struct proto_fix *fix)
 		if (arrival_feed(a, fix, &v, ev)) {
 			report(d, a, fix, ev);
 			any = 1;
+		} else if (v == ARRIVAL_V_EARLY) {
+			d->gpsc.r_before_order++;
+			log_debug("watch: order %s: fix timed before the order existed: ignored",
+			    a->order_id);
 		} else
 			log_debug("watch: order %s: %s, %.0f m, %s", a->order_id,
 			    v == ARRIVAL_V_COUNTED ? "counted" : v == ARRIVAL_V_BAND ? "band" :
@@ -130,6 +155,7 @@ watch_fix(struct device *d, const struct proto_fix *fix)
 	free(ev);
 	if (any)
 		watch_sync(d);
+	tick_arm(d);
 }
 
 void
@@ -139,6 +165,7 @@ watch_tick(struct device *d)
 
 	for (i = 0; i < d->nwatch; i++)
 		arrival_tick(&d->watch[i]);
+	tick_arm(d);
 }
 
 int

@@ -336,6 +336,29 @@ test_manual(void **state)
 	assert_true(isnan(ev.dist_m));
 }
 
+/* Fixes timed before the order existed are no evidence: they neither count nor
+ * reset; once the fixes are current, arrival is decided as usual. */
+static void
+test_fix_before_order(void **state)
+{
+	struct arrival_evidence ev;
+	enum arrival_verdict v;
+	int i, arrivals = 0;
+
+	(void)state;
+	a.not_before_ms = gps_t + 3600 * 1000LL;	/* the order is an hour younger */
+	for (i = 0; i < 60; i++) {
+		assert_int_equal(step(20, EPH_M, 0.2, 3, &v, &ev), 0);
+		assert_int_equal(v, ARRIVAL_V_EARLY);
+	}
+	assert_int_equal(a.state, ARRIVAL_OUTSIDE);
+	gps_t = a.not_before_ms;	/* the receiver's clock is right again */
+	for (i = 0; i < 40; i++)
+		arrivals += step(20, EPH_M, 0.2, 3, &v, &ev);
+	assert_int_equal(arrivals, 1);
+	assert_true(ev.track[0].t_ms >= a.not_before_ms);
+}
+
 int
 main(void)
 {
@@ -349,6 +372,7 @@ main(void)
 		cmocka_unit_test_setup(test_gap_and_nofix, setup),
 		cmocka_unit_test_setup(test_same_epoch_counts_once, setup),
 		cmocka_unit_test_setup(test_manual, setup),
+		cmocka_unit_test_setup(test_fix_before_order, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

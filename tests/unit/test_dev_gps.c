@@ -179,6 +179,108 @@ test_implausible(void **state)
 	assert_true(isnan(f.eph_m) && isnan(f.track_deg) && isnan(f.alt_m));
 }
 
+#define NOW_MS		1795000000000LL		/* the device clock, 2026-11-18 */
+#define HOHHOT_LAT	40.8423
+#define HOHHOT_LON	111.7497
+
+static struct proto_fix
+pfix(double north_m, int64_t t_ms, double eph)
+{
+	struct proto_fix f;
+
+	memset(&f, 0, sizeof(f));
+	f.t_ms = t_ms;
+	f.lat = HOHHOT_LAT + north_m / 111132.0;
+	f.lon = HOHHOT_LON;
+	f.mode = 3;
+	f.eph_m = eph;
+	f.speed_mps = f.track_deg = f.alt_m = NAN;
+	return f;
+}
+
+/* GPS time against the device clock: a little skew is fine, the future, the
+ * long past and gpsd's 1024-week rollover dates (both ways) are not. */
+static void
+test_plausible_time(void **state)
+{
+	struct gps_check c;
+	struct proto_fix f;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	f = pfix(0, NOW_MS - 1500, 5);
+	assert_int_equal(gps_plausible(&c, &f, 0, NOW_MS), GPS_PLAUSIBLE);
+	f = pfix(0, NOW_MS + 60000, 5);		/* a minute ahead: within the slack */
+	assert_int_equal(gps_plausible(&c, &f, 1000, NOW_MS), GPS_PLAUSIBLE);
+	f = pfix(0, NOW_MS + GPS_CLOCK_SLACK_MS + 1000, 5);
+	assert_int_equal(gps_plausible(&c, &f, 2000, NOW_MS), GPS_R_FUTURE);
+	f = pfix(0, NOW_MS - 3 * 24 * 3600 * 1000LL, 5);	/* haicom-305N as gpsd 3.22 dates it */
+	assert_int_equal(gps_plausible(&c, &f, 3000, NOW_MS), GPS_R_STALE);
+	f = pfix(0, NOW_MS - GPS_ROLLOVER_MS + 3600000, 5);	/* a receiver 1024 weeks behind */
+	assert_int_equal(gps_plausible(&c, &f, 4000, NOW_MS), GPS_R_ROLLOVER);
+	f = pfix(0, NOW_MS + GPS_ROLLOVER_MS - 86400000, 5);	/* gpsd's guess: 1024 weeks ahead */
+	assert_int_equal(gps_plausible(&c, &f, 5000, NOW_MS), GPS_R_ROLLOVER);
+	f = pfix(0, 2039310441500LL, 5);	/* bu353s4.log as gpsd 3.22 dates it: 2034 */
+	assert_int_equal(gps_plausible(&c, &f, 6000, 1795000000000LL), GPS_R_FUTURE);
+	f = pfix(0, 0, 5);			/* no GPS time (GGA only): not judged on time */
+	assert_int_equal(gps_plausible(&c, &f, 7000, NOW_MS), GPS_PLAUSIBLE);
+}
+
+/* A position jump faster than a vehicle is rejected; after a few fixes that
+ * agree with each other at the new place, the unit really moved. */
+static void
+test_plausible_jump(void **state)
+{
+	struct gps_check c;
+	struct proto_fix f;
+	int64_t t = NOW_MS, m = 0;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	f = pfix(0, t, 5);
+	assert_int_equal(gps_plausible(&c, &f, m, NOW_MS), GPS_PLAUSIBLE);
+	/* 30 m/s for 10 s: a car on a highway */
+	t += 10000, m += 10000;
+	f = pfix(300, t, 5);
+	assert_int_equal(gps_plausible(&c, &f, m, NOW_MS), GPS_PLAUSIBLE);
+	/* 5 km in one second: multipath or a glitch */
+	t += 1000, m += 1000;
+	f = pfix(5300, t, 5);
+	assert_int_equal(gps_plausible(&c, &f, m, NOW_MS), GPS_R_JUMP);
+	/* back on track: fine, judged against the last plausible fix */
+	t += 1000, m += 1000;
+	f = pfix(340, t, 5);
+	assert_int_equal(gps_plausible(&c, &f, m, NOW_MS), GPS_PLAUSIBLE);
+	/* the stated errors are allowed for: 150 m in a second with eph 80 m */
+	t += 1000, m += 1000;
+	f = pfix(490, t, 80);
+	assert_int_equal(gps_plausible(&c, &f, m, NOW_MS), GPS_PLAUSIBLE);
+	/* a replay faster than real time: judged on the GPS interval */
+	t += 10000, m += 1000;
+	f = pfix(790, t, 5);
+	assert_int_equal(gps_plausible(&c, &f, m, NOW_MS), GPS_PLAUSIBLE);
+	/* the unit was carried 50 km (a wrong first fix, a ferry): three fixes
+	 * that agree with each other there, and the third is accepted */
+	t += 1000, m += 1000;
+	f = pfix(50000, t, 5);
+	assert_int_equal(gps_plausible(&c, &f, m, NOW_MS), GPS_R_JUMP);
+	t += 1000, m += 1000;
+	f = pfix(50001, t, 5);
+	assert_int_equal(gps_plausible(&c, &f, m, NOW_MS), GPS_R_JUMP);
+	t += 1000, m += 1000;
+	f = pfix(50002, t, 5);
+	assert_int_equal(gps_plausible(&c, &f, m, NOW_MS), GPS_PLAUSIBLE);
+	t += 1000, m += 1000;
+	f = pfix(50003, t, 5);
+	assert_int_equal(gps_plausible(&c, &f, m, NOW_MS), GPS_PLAUSIBLE);
+	/* scattered outliers that disagree with each other never re-anchor */
+	for (int i = 0; i < 10; i++) {
+		t += 1000, m += 1000;
+		f = pfix(i % 2 ? 90000 : -90000, t, 5);
+		assert_int_equal(gps_plausible(&c, &f, m, NOW_MS), GPS_R_JUMP);
+	}
+}
+
 int
 main(void)
 {
@@ -189,6 +291,8 @@ main(void)
 		cmocka_unit_test_setup(test_set_bits_rule, setup),
 		cmocka_unit_test_setup(test_no_fix, setup),
 		cmocka_unit_test_setup(test_implausible, setup),
+		cmocka_unit_test(test_plausible_time),
+		cmocka_unit_test(test_plausible_jump),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

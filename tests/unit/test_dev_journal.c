@@ -350,6 +350,82 @@ test_list_newest_first(void **state)
 	assert_string_equal(l.ids[1], "LC-B");
 }
 
+/* The send window reads unacked events above the last one sent and counts
+ * those out; delay and the other kinds are found per order. */
+static void
+test_window_reads(void **state)
+{
+	struct seen s = { 0 };
+	char eids[6][PROTO_EID_MAX];
+	int i;
+
+	(void)state;
+	add_order("LC-3", "m-3", T0_MS, 1);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(add_event(PROTO_EV_PROGRESS, "LC-3", eids[i]), 0);
+	assert_int_equal(journal_ack(j, eids[0]), 1);
+	assert_int_equal(journal_ack(j, eids[2]), 1);
+	/* out up to seq 3: seq 2 only (1 and 3 acked) */
+	assert_int_equal(journal_unacked_upto(j, 3), 1);
+	assert_int_equal(journal_unacked_upto(j, 0), 0);
+	/* next after seq 3, two at most: 4 and 5, in order */
+	assert_int_equal(journal_unacked_after(j, 3, 2, collect, &s), 2);
+	assert_int_equal(s.seq[0], 4);
+	assert_int_equal(s.seq[1], 5);
+	/* from the start: the oldest unacked first */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(journal_unacked_after(j, 0, 1, collect, &s), 1);
+	assert_int_equal(s.seq[0], 2);
+	assert_int_equal(journal_has_event(j, "LC-3", PROTO_EV_PROGRESS), 1);
+	assert_int_equal(journal_has_event(j, "LC-3", PROTO_EV_DELAY), 0);
+}
+
+static int
+take_all(void *arg, const char *payload, size_t len)
+{
+	int *n = arg;
+
+	(void)payload;
+	assert_true(len > 0);
+	(*n)++;
+	return 0;
+}
+
+static int
+take_two(void *arg, const char *payload, size_t len)
+{
+	int *n = arg;
+
+	(void)payload;
+	(void)len;
+	return ++(*n) > 2 ? -1 : 0;	/* the link breaks after two */
+}
+
+/* The offline track: kept in order, thinned past its cap, handed out oldest
+ * first, deleted only when taken. */
+static void
+test_track(void **state)
+{
+	char buf[64];
+	int i, n = 0, left;
+
+	(void)state;
+	for (i = 0; i < JOURNAL_TRACK_MAX + 10; i++) {
+		snprintf(buf, sizeof(buf), "{\"p\":%d}", i);
+		assert_int_equal(journal_track_add(j, buf, strlen(buf), T0_MS + i), 0);
+	}
+	left = journal_track_count(j);
+	assert_true(left > JOURNAL_TRACK_MAX / 2 && left <= JOURNAL_TRACK_MAX);
+	/* a broken link takes two; the third stays */
+	assert_int_equal(journal_track_take(j, 10, take_two, &n), 2);
+	assert_int_equal(journal_track_count(j), left - 2);
+	n = 0;
+	while (journal_track_take(j, JOURNAL_TRACK_BATCH, take_all, &n) > 0)
+		;
+	assert_int_equal(n, left - 2);
+	assert_int_equal(journal_track_count(j), 0);
+}
+
 int
 main(void)
 {
@@ -358,6 +434,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unacked_oldest_first_and_ack, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_order_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_track, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_states_follow_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync, setup, teardown),
