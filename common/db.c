@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "faultvfs.h"
 #include "log.h"
 
 int
@@ -68,6 +69,8 @@ db_open(const char *path, const char *const *migrations, int nmigrations, sqlite
 	int v, i;
 
 	*out = NULL;
+	if (faultvfs_init() == -1)	/* TEST ONLY, when LINECREW_FAULT_VFS is set */
+		return -1;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		log_warnx("db: open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
