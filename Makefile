@@ -4,6 +4,10 @@
 #   make demo       run the whole repair loop on the embedded default, then stop
 #   make test       unit tests (plain and ASan+UBSan) and integration tests through
 #                   a real mosquitto, real gpsd/gpsfake and SQLite; ends "N passed, N failed"
+#   make test-faults the fault tests at full size (kills, disk full, locks, write faults)
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS (600) each; `make test` runs 10 s
+#   make test-asan  the integration tests with the ASan+UBSan daemons
+#   make test-valgrind  VALGRIND_TESTS with the daemons under valgrind (leaks, errors)
 #   make deps       install the Debian packages the build and the tests need
 #
 # Layout: common/ (plumbing both daemons share) -> libcommon.a, proto/ -> libproto.a,
@@ -24,7 +28,8 @@ LDLIBS   := -lmosquitto -lsqlite3 -lgps -lcjson -lmicrohttpd \
 
 DEB_PKGS := build-essential mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev \
             sqlite3 libgps-dev gpsd gpsd-clients python3 python3-gps libmbedtls-dev \
-            libcjson-dev libcmocka-dev libmicrohttpd-dev libncurses-dev curl jq wrk tmux
+            libcjson-dev libcmocka-dev libmicrohttpd-dev libncurses-dev curl jq wrk tmux \
+            clang libclang-rt-14-dev valgrind
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 PROTO_SRC  := $(sort $(wildcard proto/*.c))
@@ -140,7 +145,75 @@ demo: all
 
 test: all
 	@$(MAKE) --no-print-directory unit-asan-build
+	@$(MAKE) --no-print-directory fuzz-build
 	@tests/run
+
+# Fuzzing (issue 8): tests/fuzz/fuzz_<name>.c are libFuzzer targets, built with clang,
+# ASan and UBSan in build/fuzz (the libraries instrumented with fuzzer-no-link).
+# `make fuzz` runs each for FUZZ_SECONDS on its seed corpus (tests/fuzz/corpus/<name>/;
+# what it finds is kept under build/fuzz/corpus), crash inputs go to
+# tests/fuzz/regress/<name>/ and are replayed by `make test`
+# (tests/integration/test_fuzz_short.py, which also fuzzes each target briefly).
+# clang's -Wformat=2 also flags the va_list forwarding in log.c that gcc accepts:
+# -Wno-format-nonliteral in this tree only.
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SAN  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 600
+
+$(B)/fuzz/fuzz_http_%: $(B)/obj/tests/fuzz/fuzz_http_%.o $(LIBGW) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+$(B)/fuzz/fuzz_gps_%: $(B)/obj/tests/fuzz/fuzz_gps_%.o $(LIBDEV) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+$(B)/fuzz/fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+.PHONY: fuzz fuzz-build fuzz-targets
+fuzz-targets: $(FUZZERS)
+.SECONDARY: $(patsubst tests/fuzz/%.c,$(B)/obj/tests/fuzz/%.o,$(FUZZ_SRC))
+fuzz-build: deps
+	@$(MAKE) --no-print-directory B=build/fuzz CC=clang OPT=-O1 \
+	  SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wno-format-nonliteral" fuzz-targets
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_ARTIFACTS=tests/fuzz/regress tests/fuzz/run
+
+# Run under checks (issue 8). test-asan: the integration tests with the ASan+UBSan
+# daemons and CLI (build/asan); any sanitizer report, leaks at exit included, is
+# written to build/checks/asan.* and fails the target. test-valgrind: VALGRIND_TESTS
+# with every gateway and device under valgrind (tests/lib/harness.py LINECREW_WRAP);
+# reports in build/checks/valgrind.<pid>, any error or definite leak fails.
+VALGRIND_TESTS ?= repair_loop hostile_http
+VALGRIND := valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
+            --error-exitcode=99 --track-fds=no --num-callers=30
+.PHONY: test-asan test-valgrind
+test-asan: all
+	@$(MAKE) --no-print-directory unit-asan-build
+	@rm -rf build/checks && mkdir -p build/checks
+	@LINECREW_BUILD=build/asan LINECREW_WAIT_SCALE=3 \
+	  ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build/checks/asan \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/checks/asan-ubsan \
+	  tests/run integration; rc=$$?; \
+	  if ls build/checks/asan* >/dev/null 2>&1; then \
+	    echo "test-asan: sanitizer reports:"; ls build/checks/; head -n 40 build/checks/asan*; exit 1; fi; \
+	  echo "test-asan: no sanitizer report"; exit $$rc
+test-valgrind: all
+	@rm -rf build/checks && mkdir -p build/checks
+	@rc=0; for t in $(VALGRIND_TESTS); do \
+	  LINECREW_WAIT_SCALE=10 LINECREW_WRAP="$(VALGRIND) --log-file=$(CURDIR)/build/checks/valgrind.%p" \
+	    tests/run $$t || rc=1; done; \
+	  bad=$$(grep -lE 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]|indirectly lost: [1-9]' build/checks/valgrind.* 2>/dev/null); \
+	  echo "test-valgrind: $$(ls build/checks/valgrind.* 2>/dev/null | wc -l) daemon runs checked"; \
+	  if [ -n "$$bad" ]; then echo "test-valgrind: errors or leaks in:"; \
+	    for f in $$bad; do echo "== $$f"; grep -E 'Command:|ERROR SUMMARY|lost:' $$f; done; exit 1; fi; \
+	  exit $$rc
+
+# make test-faults: the fault tests (issue 8) at full size; `make test` runs their short versions.
+.PHONY: test-faults
+test-faults: all
+	@LINECREW_FAULTS=full tests/run faults
 
 clean:
 	rm -rf build

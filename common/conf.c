@@ -211,6 +211,26 @@ conf_line(const char *line, const struct conf_key *keys, size_t nkeys, void *dst
 	return set_value(k, dst, argc - 1, argv + 1, err, errcap);
 }
 
+/* Read one line (with its '\n') into line, at most cap - 1 bytes, NUL-terminated.
+ * Returns the bytes read, 0 at end of file; *nul = 1 when the line held a NUL
+ * byte (fgets cannot tell: strlen would stop there and hide the rest). */
+static size_t
+read_line(FILE *f, char *line, size_t cap, int *nul)
+{
+	size_t n = 0;
+	int c;
+
+	while (n < cap - 1 && (c = getc(f)) != EOF) {
+		if (c == '\0')
+			*nul = 1;
+		line[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	line[n] = '\0';
+	return n;
+}
+
 int
 conf_load(const char *path, const struct conf_key *keys, size_t nkeys, void *dst,
     char *err, size_t errcap)
@@ -223,9 +243,12 @@ conf_load(const char *path, const struct conf_key *keys, size_t nkeys, void *dst
 		seterr(err, errcap, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		size_t len = strlen(line);
+	for (;;) {
+		int nul = 0;
+		size_t len = read_line(f, line, sizeof(line), &nul);
 
+		if (len == 0)
+			break;
 		lineno++;
 		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
 			seterr(err, errcap, "%s:%d: line longer than %d bytes", path, lineno,
@@ -233,7 +256,7 @@ conf_load(const char *path, const struct conf_key *keys, size_t nkeys, void *dst
 			fclose(f);
 			return -1;
 		}
-		if (memchr(line, '\0', len) != NULL && strlen(line) != len) {
+		if (nul) {
 			seterr(err, errcap, "%s:%d: NUL byte in line", path, lineno);
 			fclose(f);
 			return -1;

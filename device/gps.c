@@ -36,6 +36,7 @@
 #define GPS_LINES_PER_PASS	512	/* then yield to the loop and come back */
 #define GPS_SPEED_MAX_MPS	150.0	/* faster than any crew vehicle: a bad report */
 #define GPS_EPH_MAX_M		1e5	/* a larger error estimate is no estimate */
+#define GPS_TIME_MAX_S		253402300799LL	/* 9999-12-31T23:59:59Z */
 
 static void gps_try(void *arg);
 
@@ -69,8 +70,15 @@ gps_fix_from_tpv(const struct gps_data_t *g, struct proto_fix *f)
 	f->lat = x->latitude;
 	f->lon = x->longitude;
 	f->mode = x->mode >= MODE_3D ? 3 : 2;
-	if ((g->set & TIME_SET) && x->time.tv_sec > 0)
+	if ((g->set & TIME_SET) && x->time.tv_sec > 0) {
+		/* a date past 9999 or a broken nanosecond field is no GPS time
+		 * (and would overflow in milliseconds): refuse, never drop it
+		 * silently, or the time checks of gps_plausible would be skipped */
+		if (x->time.tv_sec > GPS_TIME_MAX_S || x->time.tv_nsec < 0 ||
+		    x->time.tv_nsec >= 1000000000L)
+			return -1;
 		f->t_ms = (int64_t)x->time.tv_sec * 1000 + x->time.tv_nsec / 1000000;
+	}
 	/* gpsd's eph (95 %) when it has one, else the two axis errors combined */
 	if (isfinite(x->eph))
 		eph = x->eph;

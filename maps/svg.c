@@ -167,7 +167,7 @@ static const char *
 zone_fill(enum maps_zone z)
 {
 	switch (z) {
-	case MAPS_ZONE_URBAN:	return "#f4a582";
+	case MAPS_ZONE_URBAN:	return "#cbc3e3";	/* not an order colour */
 	case MAPS_ZONE_RURAL:	return "#d9f0d3";
 	case MAPS_ZONE_REMOTE:	return "#e0d8c0";
 	}
@@ -380,6 +380,12 @@ maps_svg_render(struct maps_buf *out, const struct maps_svg_opts *o,
 	    "<circle cx=\"174\" cy=\"14\" r=\"5\" fill=\"#e6c700\"/><text x=\"184\" y=\"18\">&lt; 2 h</text>\n"
 	    "<circle cx=\"244\" cy=\"14\" r=\"5\" fill=\"#1a9641\"/><text x=\"254\" y=\"18\">later</text>\n"
 	    "<rect x=\"310\" y=\"10\" width=\"8\" height=\"8\" fill=\"#2c7bb6\"/>"
-	    "<text x=\"324\" y=\"18\">crew \xc2\xb7 position age</text>\n</g>\n</svg>\n");
+	    "<text x=\"324\" y=\"18\">crew \xc2\xb7 position age</text>\n"
+	    "<rect x=\"10\" y=\"28\" width=\"10\" height=\"8\" fill=\"#cbc3e3\" stroke=\"#666666\"/>"
+	    "<text x=\"24\" y=\"36\">urban zone</text>\n"
+	    "<rect x=\"94\" y=\"28\" width=\"10\" height=\"8\" fill=\"#d9f0d3\" stroke=\"#666666\"/>"
+	    "<text x=\"108\" y=\"36\">rural</text>\n"
+	    "<rect x=\"174\" y=\"28\" width=\"10\" height=\"8\" fill=\"#e0d8c0\" stroke=\"#666666\"/>"
+	    "<text x=\"188\" y=\"36\">remote</text>\n</g>\n</svg>\n");
 	return out->full ? MAPS_E_FULL : MAPS_OK;
 }

@@ -106,6 +106,43 @@ struct zctx {
 static enum maps_err zfail(struct zctx *, enum maps_err, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* 1 if s is valid UTF-8 without control characters (a name goes into logs,
+ * answers and SVG), else 0: shortest forms only, no surrogates, <= U+10FFFF. */
+static int
+utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned c = *p, n, cp, i;
+
+		if (c < 0x20 || c == 0x7f)
+			return 0;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
 static enum maps_err
 zfail(struct zctx *c, enum maps_err e, const char *fmt, ...)
 {
@@ -303,6 +340,9 @@ parse_feature(struct zctx *c, struct maps_zones *z, const cJSON *jf, size_t fi)
 		return zfail(c, MAPS_E_PROPERTY,
 		    "features[%zu].properties.name: must be 1..%d bytes, is %zu",
 		    fi, ZONES_MAX_NAME_B, nlen);
+	if (!utf8_valid(jname->valuestring))
+		return zfail(c, MAPS_E_PROPERTY,
+		    "features[%zu].properties.name: not valid UTF-8 text", fi);
 	if ((f->name = strdup(jname->valuestring)) == NULL)
 		return zfail(c, MAPS_E_NOMEM, "features[%zu]: out of memory", fi);
 
