@@ -199,7 +199,7 @@ main(void)
 	snprintf(sock, sizeof(sock), "%s/dev.sock", dir);
 	if ((f = fopen(path, "w")) == NULL)
 		return 1;
-	fprintf(f, "id bench-idle\nmqtt_port %d\ngpsd_port %d\njournal %s/dev.db\n"
+	fprintf(f, "id bench-idle\nmqtt_plain_dev yes\nmqtt_port %d\ngpsd_port %d\njournal %s/dev.db\n"
 	    "ctl_socket %s\n", mp, gp, dir, sock);
 	fclose(f);
 	sleep_ms(500);		/* the broker and gpsd start listening */
