@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@
 #define MQTTC_BACKOFF_MAX_MS	10000
 #define MQTTC_MISC_MS		1000
 #define MQTTC_KEEPALIVE_S	30
+#define MQTTC_READ_BURST	64	/* packets read per readiness at most */
 
 enum mstate { M_IDLE, M_CONNECTING, M_CONNECTED, M_WAIT };
 
@@ -96,9 +98,19 @@ on_io(int fd, short revents, void *arg)
 	struct mqttc *m = arg;
 	int rc = MOSQ_ERR_SUCCESS;
 
-	(void)fd;
-	if (revents & (POLLIN | POLLHUP | POLLERR))
-		rc = mosquitto_loop_read(m->mosq, 1);
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		int burst = 0, avail = 0;
+
+		/* libmosquitto reads one packet per call when no QoS > 0 flow is
+		 * pending; under a flood of QoS 0 positions that would cost a poll
+		 * round per message. Drain what the kernel already holds, bounded so
+		 * other fds and timers still get their turn. */
+		do
+			rc = mosquitto_loop_read(m->mosq, 1);
+		while (rc == MOSQ_ERR_SUCCESS && ++burst < MQTTC_READ_BURST &&
+		    mosquitto_socket(m->mosq) == fd && ioctl(fd, FIONREAD, &avail) == 0 &&
+		    avail > 0);
+	}
 	if (rc == MOSQ_ERR_SUCCESS && m->state != M_WAIT && (revents & POLLOUT))
 		rc = mosquitto_loop_write(m->mosq, 1);
 	if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)

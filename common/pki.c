@@ -227,6 +227,13 @@ int
 pki_check(const char *ca_dir, const char *crt_path, char *cn, size_t cncap, char *err,
     size_t cap)
 {
+	return pki_check_key(ca_dir, crt_path, cn, cncap, NULL, err, cap);
+}
+
+int
+pki_check_key(const char *ca_dir, const char *crt_path, char *cn, size_t cncap,
+    struct crypto_key **pub, char *err, size_t cap)
+{
 	mbedtls_x509_crt ca, crt;
 	const mbedtls_x509_name *n;
 	char path[4096];
@@ -260,6 +267,17 @@ pki_check(const char *ca_dir, const char *crt_path, char *cn, size_t cncap, char
 		}
 	if (rc != 0)
 		fail(err, cap, 0, "%s: no common name", crt_path);
+	if (rc == 0 && pub != NULL) {
+		unsigned char pem[CRYPTO_PEM_MAX];
+
+		/* The subject's public key, through PEM so the key object is
+		 * crypto.c's own (it stays opaque here). */
+		if ((rc = mbedtls_pk_write_pubkey_pem(&crt.pk, pem, sizeof(pem))) != 0)
+			fail(err, cap, rc, "%s: public key", crt_path);
+		else
+			rc = crypto_key_parse((const char *)pem, strlen((const char *)pem), 0, pub,
+			    err, cap);
+	}
 out:
 	mbedtls_x509_crt_free(&ca);
 	mbedtls_x509_crt_free(&crt);

@@ -33,5 +33,10 @@ int	pki_issue(struct crypto *, const char *ca_dir, struct crypto_key *subject,
 /* Verify that crt_path chains to ca_dir/ca.crt and read its CN into cn. 0 / -1. */
 int	pki_check(const char *ca_dir, const char *crt_path, char *cn, size_t cncap,
 	    char *err, size_t errcap);
+/* pki_check, and on success *pub = the certificate's public key (caller frees
+ * with crypto_key_free). A certificate outside its validity period (expired or
+ * not yet valid) or not signed by the CA fails. 0 / -1 with err. */
+int	pki_check_key(const char *ca_dir, const char *crt_path, char *cn, size_t cncap,
+	    struct crypto_key **pub, char *err, size_t errcap);
 
 #endif

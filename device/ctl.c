@@ -392,15 +392,18 @@ fix_json(const struct proto_fix *f)
 
 /* The crew must be asked for a delay reason: the order is not done, the
  * completion deadline (12 h, 24 h for meter faults, from dispatch) is less than
- * delay_prompt_min away or past, and no delay has been reported for it. */
+ * delay_prompt_min away or past, or the gateway asked for one, and no delay has
+ * been reported for it. */
 static int
 delay_due(struct device *d, const struct jorder *jo, int64_t now)
 {
 	const struct proto_order *p = &jo->order;
 
-	if ((jo->state != JO_OPEN && jo->state != JO_ARRIVED) || p->complete_by_ms <= 0)
+	if (jo->state != JO_OPEN && jo->state != JO_ARRIVED)
 		return 0;
-	if (now < p->complete_by_ms - (int64_t)d->conf.delay_prompt_min * 60000)
+	/* the gateway's own request counts whatever this unit's clock says */
+	if (jo->delay_requested_ms == 0 && (p->complete_by_ms <= 0 ||
+	    now < p->complete_by_ms - (int64_t)d->conf.delay_prompt_min * 60000))
 		return 0;
 	return journal_has_event(d->journal, p->id, PROTO_EV_DELAY) == 0;
 }

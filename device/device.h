@@ -27,9 +27,15 @@
 #include "loop.h"
 #include "proto.h"
 
+/* The gateway's identity: its certificate's common name. */
+#define DEV_GATEWAY_ID	"linecrew-gateway"
+
 struct mqttc;
 struct journal;
 struct ctl;
+struct crypto;
+struct crypto_key;
+struct msgauth;
 
 /* ---- configuration (main.c reads it; the table is in main.c) ---- */
 
@@ -57,6 +63,13 @@ struct dev_conf {
 	int	send_window;			/* events out unacknowledged, at most */
 	int	delay_prompt_min;		/* ask for a delay reason this long before the
 						 * completion deadline */
+	char	mqtt_cafile[DEV_PATH_MAX];	/* TLS: the fleet CA */
+	char	mqtt_certfile[DEV_PATH_MAX];	/* TLS: this unit's certificate */
+	char	mqtt_keyfile[DEV_PATH_MAX];	/* this unit's key: TLS, signatures, MAC */
+	char	gateway_pubkey[DEV_PATH_MAX];	/* the gateway's public key (MAC, checks) */
+	int	mqtt_plain_dev;			/* development only: plain TCP on loopback */
+	int	down_window_s;			/* a downlink message's send time must be
+						 * within this of our clock */
 };
 
 /* ---- journal.c ---- */
@@ -74,6 +87,8 @@ struct jorder {
 	int64_t		state_ms;	/* last state change, device wall clock */
 	char		msg_id[PROTO_ID_MAX];	/* the push that delivered it last */
 	int		accepted;	/* the crew sent ACCEPT */
+	int64_t		delay_requested_ms;	/* the gateway asked for a delay reason
+					 * (its time), 0 = not asked */
 };
 
 /* One stored event as journal_unacked() hands it out; valid during the callback. */
@@ -136,6 +151,15 @@ uint64_t	journal_last_seq(struct journal *);
 /* The gateway withdrew order id (at_ms: its time of sending). Returns 1 if the
  * order went to cancelled, 0 if unknown or already completed/cancelled, -1. */
 int		journal_cancel_order(struct journal *, const char *id, int64_t at_ms);
+/* Tag an encoded event in buf (*len bytes, cap bytes of room) in place, as the
+ * message authentication policy wants for its type; *len is updated. 0 / -1. */
+typedef int (*journal_seal_fn)(void *arg, enum proto_ev_type, char *buf, size_t cap,
+	    size_t *len);
+/* Seal every event from now on before it is stored (NULL: store untagged). */
+void		journal_set_sealer(struct journal *, journal_seal_fn, void *arg);
+/* The gateway asked for a delay reason on order id at at_ms (its time). Returns
+ * 1 if recorded, 0 if the order is unknown or was asked already, -1. */
+int		journal_delay_requested(struct journal *, const char *id, int64_t at_ms);
 /* A SYNC at at_ms lists the orders the gateway holds open for us: every order
  * we hold open or arrived, not listed, and last pushed before at_ms is
  * cancelled (logged). Returns the number cancelled, or -1. */
@@ -315,6 +339,11 @@ int		gps_last_fix(const struct device *, struct proto_fix *f);
 /* ---- mqtt.c ---- */
 
 /* Create the MQTT client (will = presence offline) and start connecting. 0 / -1. */
+/* Load our key and the gateway's public key and make the message
+ * authentication context (nothing when no key is configured: development).
+ * Events are sealed in the journal from then on. 0, or -1 with a log line. */
+int		mqtt_auth_start(struct device *);
+void		mqtt_auth_stop(struct device *);
 int		mqtt_start(struct device *);
 /* Publish presence offline, disconnect cleanly, free the client. */
 void		mqtt_stop(struct device *);
@@ -416,6 +445,14 @@ struct device {
 	int		has_track_pt;
 	unsigned long	pos_sent, track_kept, track_sent;
 	int		gw_synced;	/* the gateway answered this connection's hello */
+
+	/* message authentication (mqtt.c; NULL ma = untagged, development only) */
+	struct crypto	*crypto;
+	struct crypto_key *key;		/* ours: signs evidence, agrees the MAC key */
+	struct crypto_key *gwpub;	/* the gateway's */
+	struct msgauth	*ma;
+	int64_t		down_last_n;	/* highest downlink counter accepted */
+	unsigned long	down_refused;	/* downlink messages refused: tag, replay, age */
 };
 
 #endif

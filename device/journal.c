@@ -78,11 +78,13 @@ static const char *const migrations[] = {
 	"  id INTEGER PRIMARY KEY,"
 	"  at_ms INTEGER NOT NULL,"
 	"  payload TEXT NOT NULL);",
+	/* 2 -> 3: the gateway asked for a delay reason (its time of asking) */
+	"ALTER TABLE orders ADD COLUMN delay_req_ms INTEGER;",
 };
 
 enum {
 	S_ORDER_STATE, S_ORDER_INSERT, S_ORDER_REOPEN, S_ORDER_GET, S_ORDER_LIST,
-	S_ORDER_OPEN, S_ORDER_CANCEL, S_ORDER_SETSTATE, S_ORDER_ACCEPT,
+	S_ORDER_OPEN, S_ORDER_CANCEL, S_ORDER_SETSTATE, S_ORDER_ACCEPT, S_ORDER_DELAYREQ,
 	S_SEQ, S_SEQ_BUMP, S_EV_INSERT, S_EV_UNACKED, S_EV_COUNT, S_EV_ACK,
 	S_EV_AFTER, S_EV_COUNT_UPTO, S_EV_HAS,
 	S_TR_ADD, S_TR_COUNT, S_TR_THIN, S_TR_OLDEST, S_TR_DEL,
@@ -95,9 +97,9 @@ static const char *const sql[S_MAX] = {
 	    " gw_ms) VALUES (?1, ?2, 'open', ?3, ?3, ?4, ?5)",
 	[S_ORDER_REOPEN] = "UPDATE orders SET json = ?2, state = 'open', state_ms = ?3,"
 	    " msg_id = ?4, gw_ms = ?5, accepted = 0 WHERE id = ?1",
-	[S_ORDER_GET] = "SELECT json, state, received_ms, state_ms, msg_id, accepted"
+	[S_ORDER_GET] = "SELECT json, state, received_ms, state_ms, msg_id, accepted, delay_req_ms"
 	    " FROM orders WHERE id = ?1",
-	[S_ORDER_LIST] = "SELECT json, state, received_ms, state_ms, msg_id, accepted"
+	[S_ORDER_LIST] = "SELECT json, state, received_ms, state_ms, msg_id, accepted, delay_req_ms"
 	    " FROM orders ORDER BY received_ms DESC, rowid DESC LIMIT ?1",
 	[S_ORDER_OPEN] = "SELECT id, gw_ms FROM orders WHERE state IN ('open','arrived')"
 	    " ORDER BY received_ms, rowid LIMIT ?1",
@@ -107,6 +109,8 @@ static const char *const sql[S_MAX] = {
 	[S_ORDER_SETSTATE] = "UPDATE orders SET state = ?2, state_ms = ?3"
 	    " WHERE id = ?1 AND state IN ('open', ?4)",
 	[S_ORDER_ACCEPT] = "UPDATE orders SET accepted = 1 WHERE id = ?1",
+	[S_ORDER_DELAYREQ] = "UPDATE orders SET delay_req_ms = ?2 WHERE id = ?1"
+	    " AND delay_req_ms IS NULL",
 	[S_SEQ] = "SELECT max((SELECT v FROM meta WHERE k = 'last_seq'),"
 	    " (SELECT coalesce(max(seq), 0) FROM events))",
 	[S_SEQ_BUMP] = "UPDATE meta SET v = ?1 WHERE k = 'last_seq'",
@@ -135,6 +139,8 @@ struct journal {
 	const struct lc_clock  *clock;
 	char			dev[PROTO_DEV_MAX];
 	char			path[DEV_PATH_MAX];
+	journal_seal_fn		seal;	/* NULL: events are stored untagged */
+	void		       *seal_arg;
 };
 
 static const char *const state_names[] = {
@@ -374,6 +380,13 @@ journal_event_add(struct journal *j, struct proto_event *e, char *buf, size_t ca
 		    proto_ev_type_name(e->type), proto_strerror(pe));
 		goto fail;
 	}
+	/* Tagged before it is stored: every resend is the same bytes, and the
+	 * journal keeps the signature that makes an arrival evidence. */
+	if (j->seal != NULL && j->seal(j->seal_arg, e->type, buf, cap, len) == -1) {
+		log_warnx("journal: event %s (%s) could not be sealed", e->eid,
+		    proto_ev_type_name(e->type));
+		goto fail;
+	}
 	s = st(j, S_EV_INSERT);
 	db_bind_i64(s, 1, seq);
 	db_bind_text(s, 2, e->eid);
@@ -544,6 +557,30 @@ journal_cancel_order(struct journal *j, const char *id, int64_t at_ms)
 	return cancel(j, id, at_ms);
 }
 
+void
+journal_set_sealer(struct journal *j, journal_seal_fn fn, void *arg)
+{
+	j->seal = fn;
+	j->seal_arg = arg;
+}
+
+int
+journal_delay_requested(struct journal *j, const char *id, int64_t at_ms)
+{
+	sqlite3_stmt *s = st(j, S_ORDER_DELAYREQ);
+	int rc;
+
+	db_bind_text(s, 1, id);
+	db_bind_i64(s, 2, at_ms);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		log_warnx("journal %s: delay request: %s", j->path, sqlite3_errmsg(j->db));
+		return -1;
+	}
+	return sqlite3_changes(j->db) > 0 ? 1 : 0;
+}
+
 int
 journal_sync(struct journal *j, char (*open)[PROTO_ID_MAX], int nopen, int64_t at_ms)
 {
@@ -630,6 +667,7 @@ row_order(struct journal *j, sqlite3_stmt *s, struct jorder *o)
 	o->state_ms = db_col_i64(s, 3, 0);
 	db_col_text(s, 4, o->msg_id, sizeof(o->msg_id));
 	o->accepted = (int)db_col_i64(s, 5, 0);
+	o->delay_requested_ms = db_col_i64(s, 6, 0);
 	return 0;
 }
 

@@ -50,13 +50,24 @@ static const struct conf_key keys[] = {
 	    "unix socket of the crew's commands (created 0600)"),
 	K("delay_prompt_min", CONF_INT, delay_prompt_min, 1, 1440, "120",
 	    "minutes before the completion deadline the crew is asked for a delay reason"),
+	K("down_window_s", CONF_INT, down_window_s, 10, 86400, "600",
+	    "a gateway message sent further than this (s) from our clock is refused"),
+	K("gateway_pubkey", CONF_STR, gateway_pubkey, 0, 0, "",
+	    "the gateway's public key (PEM): checks its messages, agrees our MAC key"),
 	K("gpsd_host", CONF_STR, gpsd_host, 0, 0, "127.0.0.1", "gpsd address"),
 	K("gpsd_port", CONF_INT, gpsd_port, 1, 65535, "2947", "gpsd TCP port"),
 	K("id", CONF_STR, id, 0, 0, NULL,
 	    "device id, required: 1-32 of A-Z a-z 0-9 _ - (also the MQTT client id)"),
 	K("journal", CONF_STR, journal, 0, 0, "/var/lib/linecrew/device.db",
 	    "SQLite journal of orders and events"),
+	K("mqtt_cafile", CONF_STR, mqtt_cafile, 0, 0, "",
+	    "TLS: the fleet CA certificate (relative paths are from this file's folder)"),
+	K("mqtt_certfile", CONF_STR, mqtt_certfile, 0, 0, "", "TLS: this unit's certificate"),
 	K("mqtt_host", CONF_STR, mqtt_host, 0, 0, "127.0.0.1", "MQTT broker address"),
+	K("mqtt_keyfile", CONF_STR, mqtt_keyfile, 0, 0, "",
+	    "this unit's private key (0600): TLS, signing evidence, the MAC key"),
+	K("mqtt_plain_dev", CONF_BOOL, mqtt_plain_dev, 0, 0, "no",
+	    "development only: plain MQTT to a loopback broker, no TLS"),
 	K("mqtt_port", CONF_INT, mqtt_port, 1, 65535, "1883", "MQTT broker port"),
 	K("pos_interval_s", CONF_INT, pos_interval_s, 1, 3600, "15",
 	    "seconds between position reports while moving on an order"),
@@ -80,6 +91,67 @@ usage(void)
 	    "       linecrew-device -h     (config keys)\n");
 }
 
+/* A relative file name in the config is relative to the config's folder, so a
+ * provisioned bundle (device.conf next to its keys) works wherever it is put. */
+static int
+resolve(const char *conf, char *p, size_t cap)
+{
+	char dir[DEV_PATH_MAX], out[DEV_PATH_MAX];
+	const char *slash;
+	int n;
+
+	if (p[0] == '\0' || p[0] == '/' || (slash = strrchr(conf, '/')) == NULL)
+		return 0;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - conf), conf);
+	n = snprintf(out, sizeof(out), "%s/%s", dir, p);
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	memcpy(p, out, (size_t)n + 1);
+	return 0;
+}
+
+static int
+loopback(const char *host)
+{
+	return !strcmp(host, "127.0.0.1") || !strcmp(host, "localhost") || !strcmp(host, "::1");
+}
+
+/* TLS and message authentication settings: TLS unless the development switch
+ * says otherwise, and then only to a broker on this machine. */
+static int
+security_conf(const char *path, struct dev_conf *c)
+{
+	if (resolve(path, c->mqtt_cafile, sizeof(c->mqtt_cafile)) == -1 ||
+	    resolve(path, c->mqtt_certfile, sizeof(c->mqtt_certfile)) == -1 ||
+	    resolve(path, c->mqtt_keyfile, sizeof(c->mqtt_keyfile)) == -1 ||
+	    resolve(path, c->gateway_pubkey, sizeof(c->gateway_pubkey)) == -1) {
+		fprintf(stderr, "%s: a key or certificate path is too long\n", path);
+		return -1;
+	}
+	if (c->mqtt_plain_dev) {
+		if (!loopback(c->mqtt_host)) {
+			fprintf(stderr, "%s: mqtt_plain_dev: only for a broker on loopback, "
+			    "not %s\n", path, c->mqtt_host);
+			return -1;
+		}
+	} else if (c->mqtt_cafile[0] == '\0' || c->mqtt_certfile[0] == '\0' ||
+	    c->mqtt_keyfile[0] == '\0') {
+		fprintf(stderr, "%s: %s: required for TLS (or mqtt_plain_dev yes for a "
+		    "loopback development broker)\n", path, c->mqtt_cafile[0] == '\0' ?
+		    "mqtt_cafile" : c->mqtt_certfile[0] == '\0' ? "mqtt_certfile" :
+		    "mqtt_keyfile");
+		return -1;
+	}
+	if ((c->mqtt_keyfile[0] == '\0') != (c->gateway_pubkey[0] == '\0')) {
+		fprintf(stderr, "%s: %s: required with %s (messages are authenticated with "
+		    "both)\n", path, c->gateway_pubkey[0] == '\0' ? "gateway_pubkey" :
+		    "mqtt_keyfile", c->gateway_pubkey[0] == '\0' ? "mqtt_keyfile" :
+		    "gateway_pubkey");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 load_conf(const char *path, struct dev_conf *c)
 {
@@ -99,6 +171,8 @@ load_conf(const char *path, struct dev_conf *c)
 		fprintf(stderr, "%s: id: must be 1-32 characters of A-Z a-z 0-9 _ -\n", path);
 		return -1;
 	}
+	if (security_conf(path, c) == -1)
+		return -1;
 	if (c->journal[0] == '\0' || c->ctl_socket[0] == '\0' || c->mqtt_host[0] == '\0' ||
 	    c->gpsd_host[0] == '\0') {
 		fprintf(stderr, "%s: %s: must not be empty\n", path,
@@ -149,6 +223,8 @@ run(const struct dev_conf *conf, int verbose)
 	if ((d->journal = journal_open(d->conf.journal, d->conf.id, d->clock)) == NULL)
 		fatalx("journal %s: cannot open", d->conf.journal);
 	watch_sync(d);
+	if (mqtt_auth_start(d) == -1)
+		fatalx("cannot set up message authentication");
 	if (mqtt_start(d) == -1)
 		fatalx("cannot start MQTT to %s:%d", d->conf.mqtt_host, d->conf.mqtt_port);
 	gps_start(d);
@@ -170,6 +246,7 @@ run(const struct dev_conf *conf, int verbose)
 	/* last of the loop's users: after it the loop is only freed, never run
 	 * or re-armed (mqttc's retry timer may still sit in the heap) */
 	mqtt_stop(d);
+	mqtt_auth_stop(d);
 	journal_close(d->journal);
 	loop_free(d->loop);
 	free(d);

@@ -28,10 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "device.h"
 #include "log.h"
 #include "maps.h"
 #include "mqttc.h"
+#include "msgauth.h"
 
 #define MQTT_KEEPALIVE_S	60	/* a ping a minute keeps the session; NAT on
 					 * cellular links often forgets after ~2 min */
@@ -47,6 +49,83 @@ publish(struct device *d, const char *topic, const void *buf, size_t len, int qo
 	return mqttc_publish(d->mq, topic, buf, len, qos, retain, NULL);
 }
 
+/* Tag an encoded message in buf in place (policy: msgauth.h). 0 / -1; without
+ * authentication configured (development) the message stays untagged. */
+static int
+seal(struct device *d, enum proto_auth alg, char *buf, size_t cap, size_t *len)
+{
+	char body[PROTO_MAX_PAYLOAD + 1], err[256];
+
+	if (d->ma == NULL)
+		return 0;
+	if (*len > PROTO_MAX_PAYLOAD)
+		return -1;
+	memcpy(body, buf, *len);
+	if (msgauth_seal(d->ma, DEV_GATEWAY_ID, d->conf.id, alg, body, *len, buf, cap, len,
+	    err, sizeof(err)) == -1) {
+		log_warnx("mqtt: cannot tag a message: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+seal_event(void *arg, enum proto_ev_type type, char *buf, size_t cap, size_t *len)
+{
+	return seal(arg, msgauth_policy_event(type), buf, cap, len);
+}
+
+static struct crypto_key *
+peer_key(void *arg, const char *peer)
+{
+	struct device *d = arg;
+
+	return strcmp(peer, DEV_GATEWAY_ID) == 0 ? d->gwpub : NULL;
+}
+
+int
+mqtt_auth_start(struct device *d)
+{
+	char err[512];
+
+	if (d->conf.mqtt_keyfile[0] == '\0') {
+		log_warnx("mqtt: no key configured: messages go untagged "
+		    "(development only; the gateway refuses them unless told otherwise)");
+		return 0;
+	}
+	if ((d->crypto = crypto_new(d->conf.id)) == NULL) {
+		log_warnx("mqtt: cannot seed the random generator");
+		return -1;
+	}
+	if (crypto_key_load(d->conf.mqtt_keyfile, 1, &d->key, err, sizeof(err)) == -1 ||
+	    crypto_key_load(d->conf.gateway_pubkey, 0, &d->gwpub, err, sizeof(err)) == -1) {
+		log_warnx("mqtt: %s", err);
+		return -1;
+	}
+	if ((d->ma = msgauth_new(d->crypto, d->key, peer_key, d)) == NULL) {
+		log_warnx("mqtt: msgauth: out of memory");
+		return -1;
+	}
+	journal_set_sealer(d->journal, seal_event, d);
+	log_info("mqtt: messages authenticated: evidence signed with %s, the rest MACed "
+	    "with a key agreed with the gateway", d->conf.mqtt_keyfile);
+	return 0;
+}
+
+void
+mqtt_auth_stop(struct device *d)
+{
+	if (d->journal != NULL)
+		journal_set_sealer(d->journal, NULL, NULL);
+	msgauth_free(d->ma);
+	crypto_key_free(d->key);
+	crypto_key_free(d->gwpub);
+	crypto_free(d->crypto);
+	d->ma = NULL;
+	d->key = d->gwpub = NULL;
+	d->crypto = NULL;
+}
+
 static void
 presence(struct device *d, int online)
 {
@@ -58,7 +137,8 @@ presence(struct device *d, int online)
 	snprintf(p.dev, sizeof(p.dev), "%s", d->conf.id);
 	p.online = online;
 	p.at_ms = clock_wall(d->clock);
-	if (proto_encode_presence(&p, buf, sizeof(buf), &len) == PROTO_OK)
+	if (proto_encode_presence(&p, buf, sizeof(buf), &len) == PROTO_OK &&
+	    seal(d, PROTO_AUTH_MAC, buf, sizeof(buf), &len) == 0)
 		publish(d, d->t_presence, buf, len, 1, 1);
 }
 
@@ -245,11 +325,63 @@ delivered(struct device *d, const struct proto_down *m)
 		return;
 	}
 	e->type = PROTO_EV_DELIVERED;
-	snprintf(e->order_id, sizeof(e->order_id), "%s", m->order.id);
+	/* an order push names its order inside, a cancel beside it */
+	snprintf(e->order_id, sizeof(e->order_id), "%s",
+	    m->type == PROTO_DOWN_ORDER ? m->order.id : m->order_id);
 	snprintf(e->msg_id, sizeof(e->msg_id), "%s", m->msg_id);
 	e->has_fix = gps_last_fix(d, &e->fix);
 	mqtt_event(d, e, NULL);
 	free(e);
+}
+
+/* The gateway's MAC must check before anything is read from the message. */
+static int
+downlink_open(struct device *d, const void *payload, size_t len)
+{
+	char *body = malloc(len + 1), err[256];
+	size_t bl;
+	int rc;
+
+	if (body == NULL)
+		return -1;
+	rc = msgauth_open(d->ma, DEV_GATEWAY_ID, d->conf.id, PROTO_AUTH_MAC, payload, len,
+	    body, len + 1, &bl, NULL, NULL, err, sizeof(err));
+	free(body);
+	if (rc == -1) {
+		d->down_refused++;
+		log_security("mqtt: message on %s refused: %s", d->t_order, err);
+	}
+	return rc;
+}
+
+/* Replays: the gateway's counter only moves forward, and its send time must be
+ * near our clock (after a restart of this unit only the window holds). */
+static int
+downlink_fresh(struct device *d, const struct proto_down *m)
+{
+	int64_t now = clock_wall(d->clock), win = (int64_t)d->conf.down_window_s * 1000;
+
+	if (m->n <= 0 || m->tx_ms <= 0) {
+		d->down_refused++;
+		log_security("mqtt: %s refused: no counter or send time",
+		    proto_down_type_name(m->type));
+		return -1;
+	}
+	if (m->n <= d->down_last_n) {
+		d->down_refused++;
+		log_security("mqtt: %s refused: counter %lld replayed (last %lld)",
+		    proto_down_type_name(m->type), (long long)m->n, (long long)d->down_last_n);
+		return -1;
+	}
+	if (m->tx_ms < now - win || m->tx_ms > now + win) {
+		d->down_refused++;
+		log_security("mqtt: %s refused: sent %lld s from our clock (window %d s)",
+		    proto_down_type_name(m->type), (long long)((m->tx_ms - now) / 1000),
+		    d->conf.down_window_s);
+		return -1;
+	}
+	d->down_last_n = m->n;
+	return 0;
 }
 
 void
@@ -269,9 +401,17 @@ mqtt_downlink(struct device *d, const void *payload, size_t len)
 		log_warn("mqtt: malloc");
 		return;
 	}
+	if (d->ma != NULL && downlink_open(d, payload, len) == -1) {
+		free(m);
+		return;
+	}
 	if (proto_decode_down(payload, len, m, &err) != PROTO_OK) {
 		d->down_bad++;
 		log_warnx("mqtt: dropped a malformed message on %s: %s", d->t_order, err.msg);
+		free(m);
+		return;
+	}
+	if (d->ma != NULL && downlink_fresh(d, m) == -1) {
 		free(m);
 		return;
 	}
@@ -296,6 +436,18 @@ mqtt_downlink(struct device *d, const void *payload, size_t len)
 		} else if (n == 0)
 			log_info("order %s: cancel (%s) ignored: not open here", m->order_id,
 			    m->reason);
+		/* Acknowledge a cancel once it is journaled (or was moot), as an
+		 * order push is: the gateway stops resending it on our word, not
+		 * on the broker's PUBACK. */
+		if (n >= 0)
+			delivered(d, m);
+		break;
+	case PROTO_DOWN_DELAY_REQUEST:
+		if ((n = journal_delay_requested(d->journal, m->order_id, m->at_ms)) == 1)
+			log_info("order %s: the gateway asks for a delay reason (%s)",
+			    m->order_id, m->reason);
+		if (n >= 0)
+			delivered(d, m);	/* recorded (or already): stop the resends */
 		break;
 	case PROTO_DOWN_ACK:
 		for (i = 0, n = 0; i < m->neids; i++)
@@ -358,7 +510,10 @@ mqtt_start(struct device *d)
 	snprintf(will.dev, sizeof(will.dev), "%s", d->conf.id);
 	will.online = 0;
 	will.at_ms = 0;		/* the broker sends it: the time is unknown then */
-	if (proto_encode_presence(&will, wbuf, sizeof(wbuf), &wlen) != PROTO_OK) {
+	/* The will is tagged once, now: the broker sends it as it is. Replaying
+	 * it only says again that this unit went offline. */
+	if (proto_encode_presence(&will, wbuf, sizeof(wbuf), &wlen) != PROTO_OK ||
+	    seal(d, PROTO_AUTH_MAC, wbuf, sizeof(wbuf), &wlen) == -1) {
 		log_warnx("mqtt: cannot encode the will");
 		return -1;
 	}
@@ -373,6 +528,11 @@ mqtt_start(struct device *d)
 	c.will_payload = wbuf;
 	c.will_qos = 1;
 	c.will_retain = 1;
+	if (!d->conf.mqtt_plain_dev) {
+		c.cafile = d->conf.mqtt_cafile;
+		c.certfile = d->conf.mqtt_certfile;
+		c.keyfile = d->conf.mqtt_keyfile;
+	}
 	if ((d->mq = mqttc_new(d->loop, &c, &h, d)) == NULL)
 		return -1;
 	loop_timer_init(&d->resend_timer, resend_timer, d);	/* armed by resend_arm */
@@ -404,7 +564,9 @@ pos_encode(struct device *d, struct proto_pos *p, char *buf, size_t cap, size_t 
 	if (journal_open_orders(d->journal, ids, 1) == 1)
 		snprintf(p->order_id, sizeof(p->order_id), "%s", ids[0]);
 	p->at_ms = clock_wall(d->clock);
-	return proto_encode_pos(p, buf, cap, len) == PROTO_OK ? 0 : -1;
+	if (proto_encode_pos(p, buf, cap, len) != PROTO_OK)
+		return -1;
+	return seal(d, PROTO_AUTH_MAC, buf, cap, len);
 }
 
 void

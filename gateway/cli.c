@@ -28,6 +28,7 @@
 #include <cJSON.h>
 
 #include "clock.h"
+#include "gateway.h"
 
 #define CLI_BODY_MAX		(4 * 1024 * 1024)	/* bytes of one answer */
 #define CLI_TIMEOUT_MS		10000			/* per request */
@@ -38,6 +39,7 @@ struct cli {
 	char	host[256];
 	char	port[16];
 	int	json;		/* print raw JSON */
+	char	token[128];	/* API token (--token or $LINECREW_TOKEN), "" = none */
 };
 
 struct resp {
@@ -50,7 +52,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-"usage: linecrew [-u URL] [--json] COMMAND ...\n"
+"usage: linecrew [-u URL] [--token TOKEN] [--json] COMMAND ...\n"
 "  health\n"
 "  crew add ID --device DEV [--name NAME] [--branch BRANCH]\n"
 "  crew list\n"
@@ -73,7 +75,21 @@ usage(void)
 "  callback ID --outcome restored_satisfied|restored_unsatisfied|not_restored|unreachable\n"
 "               [--rating 1-5] [--note TEXT]\n"
 "  watch ID [--until KIND] [--timeout SECONDS]\n"
-"URL defaults to $LINECREW_URL, else " CLI_DEFAULT_URL ".\n");
+"  candidates ID                          (also: review ID without an action)\n"
+"  reassign ID --to CREW [--note TEXT]\n"
+"  clusters [--radius M] [--window MINUTES]\n"
+"  link ID DUPLICATE... [--note TEXT]\n"
+"  map -o FILE.svg [--width PX] [--height PX]\n"
+"URL defaults to $LINECREW_URL, else " CLI_DEFAULT_URL "; TOKEN to $LINECREW_TOKEN.\n"
+"Local commands on the gateway's host (no API, no token):\n"
+"  provision init --pki DIR\n"
+"  provision device DEV --pki DIR [--mqtt-host H] [--mqtt-port P] [--days N] [--from-ms MS]\n"
+"  provision revoke DEV --pki DIR\n"
+"  provision broker --pki DIR --out DIR --port P --persist DIR [--bind ADDR]\n"
+"               [--dev-plain-port P] [--max-queued N]\n"
+"  provision list --pki DIR\n"
+"  token add NAME --role agent|supervisor|dispatcher|department|admin [--dept D] --db FILE\n"
+"  audit verify --db FILE --pki DIR\n");
 	exit(2);
 }
 
@@ -172,9 +188,10 @@ http(const struct cli *c, const char *method, const char *path, const char *body
 		return -1;
 	n = snprintf(head, sizeof(head),
 	    "%s %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: linecrew-cli\r\n"
-	    "Accept: application/json\r\nConnection: close\r\n"
+	    "Accept: application/json\r\nConnection: close\r\n%s%s%s"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-	    method, path, c->host, c->port, blen);
+	    method, path, c->host, c->port, c->token[0] ? "Authorization: Bearer " : "",
+	    c->token, c->token[0] ? "\r\n" : "", blen);
 	if (n < 0 || (size_t)n >= sizeof(head) || write_all(fd, head, (size_t)n) == -1 ||
 	    (blen && write_all(fd, body, blen) == -1)) {
 		fprintf(stderr, "linecrew: sending request: %s\n", strerror(errno));
@@ -623,6 +640,214 @@ nosite:
 	return 0;
 }
 
+/* ---- the board: which crew, reassignment, clusters, links, the map ---- */
+
+static void
+print_age(char *buf, size_t cap, const cJSON *v)
+{
+	double s;
+
+	if (!cJSON_IsNumber(v)) {
+		snprintf(buf, cap, "-");
+		return;
+	}
+	s = v->valuedouble;
+	if (s < 120)
+		snprintf(buf, cap, "%.0f s", s);
+	else if (s < 7200)
+		snprintf(buf, cap, "%.0f min", s / 60);
+	else
+		snprintf(buf, cap, "%.1f h", s / 3600);
+}
+
+static int
+cmd_candidates(const struct cli *c, int argc, char **argv)
+{
+	const char *id = idarg(argc, argv, 0);
+	const cJSON *x, *v;
+	char path[160], t[CLOCK_FMT_MAX], dist[32], eta[32], hi[32], age[32];
+	cJSON *r;
+	int i = 0;
+
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/candidates", id);
+	r = call(c, "GET", path, NULL);
+	if (c->json) {
+		cJSON_Delete(r);
+		return 0;
+	}
+	printf("order %s (%s, %s): arrival due %s (%s)", id, jstr(r, "zone") ? jstr(r, "zone") :
+	    "?", jstr(r, "zone_name") ? jstr(r, "zone_name") : "", tloc(jms(r, "arrive_due_ms"),
+	    t, sizeof(t)), jstr(r, "due_from") && !strcmp(jstr(r, "due_from"), "dispatch") ?
+	    "from the dispatch" : "if dispatched now");
+	if (jstr(r, "current_crew"))
+		printf(", now with %s", jstr(r, "current_crew"));
+	printf("\n%-3s %-14s %-10s %9s %8s %8s %8s  %s\n", "#", "crew", "state", "distance",
+	    "eta", "eta-hi", "pos age", "reach");
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(r, "candidates")) {
+		v = cJSON_GetObjectItemCaseSensitive(x, "dist_m");
+		if (cJSON_IsNumber(v))
+			snprintf(dist, sizeof(dist), "%.1f km", v->valuedouble / 1000);
+		else
+			snprintf(dist, sizeof(dist), "-");
+		v = cJSON_GetObjectItemCaseSensitive(x, "eta_min");
+		snprintf(eta, sizeof(eta), cJSON_IsNumber(v) ? "%.0f min" : "-",
+		    cJSON_IsNumber(v) ? v->valuedouble : 0.0);
+		v = cJSON_GetObjectItemCaseSensitive(x, "eta_hi_min");
+		snprintf(hi, sizeof(hi), cJSON_IsNumber(v) ? "%.0f min" : "-",
+		    cJSON_IsNumber(v) ? v->valuedouble : 0.0);
+		print_age(age, sizeof(age), cJSON_GetObjectItemCaseSensitive(x, "pos_age_s"));
+		printf("%-3d %-14s %-10s %9s %8s %8s %8s  %s\n", ++i, jstr(x, "crew"),
+		    jstr(x, "state") ? jstr(x, "state") : "?", dist, eta, hi, age,
+		    jstr(x, "reach") ? jstr(x, "reach") : "?");
+	}
+	if (i == 0)
+		printf("    no crew on duty is free or finishing soon\n");
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(r, "excluded"))
+		printf("    not ranked: %s (%s)\n", jstr(x, "crew"), jstr(x, "why") ?
+		    jstr(x, "why") : "?");
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int
+cmd_reassign(const struct cli *c, int argc, char **argv)
+{
+	const char *id = idarg(argc, argv, 0), *v;
+	cJSON *b = cJSON_CreateObject(), *r;
+	char path[160];
+
+	cJSON_AddStringToObject(b, "crew", need(argc, argv, "--to"));
+	if ((v = opt(argc, argv, "--note")))
+		cJSON_AddStringToObject(b, "note", v);
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/reassign", id);
+	r = call(c, "POST", path, b);
+	if (!c->json)
+		printf("%s: %s, crew %s (device %s)\n", id, jstr(r, "state") ? jstr(r, "state") :
+		    "?", jstr(r, "crew") ? jstr(r, "crew") : "?",
+		    jstr(r, "device") ? jstr(r, "device") : "?");
+	cJSON_Delete(b);
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int
+cmd_clusters(const struct cli *c, int argc, char **argv)
+{
+	const char *v;
+	const cJSON *cl, *o, *d;
+	char path[160], t[CLOCK_FMT_MAX];
+	cJSON *r;
+	int n = 0, w = 0;
+
+	w = snprintf(path, sizeof(path), "/api/v1/clusters?");
+	if ((v = opt(argc, argv, "--radius")))
+		w += snprintf(path + w, sizeof(path) - (size_t)w, "radius_m=%ld&",
+		    num(v, "--radius", 1, 100000));
+	if ((v = opt(argc, argv, "--window")))
+		snprintf(path + w, sizeof(path) - (size_t)w, "window_min=%ld",
+		    num(v, "--window", 0, 10080));
+	r = call(c, "GET", path, NULL);
+	if (c->json) {
+		cJSON_Delete(r);
+		return 0;
+	}
+	printf("open repairs: %d; clusters within %.0f m and %d min:\n", (int)jms(r, "orders"),
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "radius_m")),
+	    (int)jms(r, "window_min"));
+	cJSON_ArrayForEach(cl, cJSON_GetObjectItemCaseSensitive(r, "clusters")) {
+		printf("cluster %d: original %s\n", ++n, jstr(cl, "original") ?
+		    jstr(cl, "original") : "?");
+		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(cl, "orders"))
+			printf("    %-18s %-10s %s  %s\n", jstr(o, "id"), jstr(o, "state") ?
+			    jstr(o, "state") : "?", tloc(jms(o, "created_ms"), t, sizeof(t)),
+			    jstr(o, "address") ? jstr(o, "address") : "");
+		d = cJSON_GetObjectItemCaseSensitive(cl, "duplicates");
+		if (cJSON_GetArraySize(d) > 0) {
+			printf("    link with: linecrew link %s", jstr(cl, "original"));
+			cJSON_ArrayForEach(o, d)
+				printf(" %s", cJSON_IsString(o) ? o->valuestring : "?");
+			printf("\n");
+		}
+	}
+	if (n == 0)
+		printf("    none\n");
+	printf("single reports: %d\n", (int)jms(r, "singles"));
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int
+cmd_link(const struct cli *c, int argc, char **argv)
+{
+	const char *id = idarg(argc, argv, 0), *v;
+	cJSON *b = cJSON_CreateObject(), *arr, *r;
+	char path[160];
+	int i, n = 0;
+
+	arr = cJSON_AddArrayToObject(b, "duplicates");
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--note")) {
+			i++;
+			continue;
+		}
+		cJSON_AddItemToArray(arr, cJSON_CreateString(idarg(argc, argv, i)));
+		n++;
+	}
+	if (n == 0)
+		usage();
+	if ((v = opt(argc, argv, "--note")))
+		cJSON_AddStringToObject(b, "note", v);
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/link", id);
+	r = call(c, "POST", path, b);
+	if (!c->json)
+		printf("%s: %d duplicate(s) declined and linked\n", id, n);
+	cJSON_Delete(b);
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int
+cmd_map(const struct cli *c, int argc, char **argv)
+{
+	const char *out = need(argc, argv, "-o"), *v;
+	char path[160], tmp[PATH_MAX];
+	struct resp r;
+	FILE *f;
+	int w;
+
+	w = snprintf(path, sizeof(path), "/api/v1/map.svg?");
+	if ((v = opt(argc, argv, "--width")))
+		w += snprintf(path + w, sizeof(path) - (size_t)w, "width=%ld&",
+		    num(v, "--width", 100, 4000));
+	if ((v = opt(argc, argv, "--height")))
+		snprintf(path + w, sizeof(path) - (size_t)w, "height=%ld",
+		    num(v, "--height", 100, 4000));
+	if (http(c, "GET", path, NULL, &r) == -1)
+		return 2;
+	if (r.status != 200) {
+		cJSON *j = cJSON_Parse(r.body);
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(j, "error"), "message");
+
+		fprintf(stderr, "linecrew: %d: %s\n", r.status, cJSON_IsString(m) ?
+		    m->valuestring : r.body);
+		cJSON_Delete(j);
+		free(r.body);
+		return 1;
+	}
+	/* New file, then rename: a reader never sees half a map. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
+	if ((f = fopen(tmp, "w")) == NULL || fwrite(r.body, 1, r.len, f) != r.len ||
+	    fclose(f) != 0 || rename(tmp, out) == -1) {
+		fprintf(stderr, "linecrew: %s: %s\n", out, strerror(errno));
+		free(r.body);
+		return 1;
+	}
+	printf("map written to %s (%zu bytes)\n", out, r.len);
+	free(r.body);
+	return 0;
+}
+
 static int
 cmd_review(const struct cli *c, int argc, char **argv)
 {
@@ -641,8 +866,11 @@ cmd_review(const struct cli *c, int argc, char **argv)
 		cJSON_AddStringToObject(b, "reason", v);
 		if ((v = opt(argc, argv, "--duplicate-of")))
 			cJSON_AddStringToObject(b, "duplicate_of", v);
-	} else
-		usage();
+	} else {
+		/* No action: the review screen, which crew could go. */
+		cJSON_Delete(b);
+		return cmd_candidates(c, argc, argv);
+	}
 	if ((v = opt(argc, argv, "--note")))
 		cJSON_AddStringToObject(b, "note", v);
 	snprintf(path, sizeof(path), "/api/v1/orders/%s/review", id);
@@ -953,12 +1181,16 @@ main(int argc, char **argv)
 	struct cli c;
 	const char *url = getenv("LINECREW_URL");
 	cJSON *r, *b;
-	int i = 1;
+	int i = 1, rc;
 
 	memset(&c, 0, sizeof(c));
+	if (getenv("LINECREW_TOKEN") != NULL)
+		snprintf(c.token, sizeof(c.token), "%s", getenv("LINECREW_TOKEN"));
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "-u") && i + 1 < argc)
 			url = argv[(i += 2) - 1];
+		else if (!strcmp(argv[i], "--token") && i + 1 < argc)
+			snprintf(c.token, sizeof(c.token), "%s", argv[(i += 2) - 1]);
 		else if (!strcmp(argv[i], "--json"))
 			c.json = 1, i++;
 		else
@@ -970,6 +1202,13 @@ main(int argc, char **argv)
 		usage();
 	argc -= i;
 	argv += i;
+	if (strspn(c.token, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+	    != strlen(c.token)) {
+		fprintf(stderr, "linecrew: the token has characters a token never has\n");
+		return 2;
+	}
+	if ((rc = admin_main(argc, argv)) != -1)
+		return rc;
 
 	if (!strcmp(argv[0], "health")) {
 		r = call(&c, "GET", "/api/v1/health", NULL);
@@ -1064,5 +1303,15 @@ main(int argc, char **argv)
 		return cmd_archive(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "report"))
 		return cmd_report(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "candidates"))
+		return cmd_candidates(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "reassign"))
+		return cmd_reassign(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "clusters"))
+		return cmd_clusters(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "link"))
+		return cmd_link(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "map"))
+		return cmd_map(&c, argc - 1, argv + 1);
 	usage();
 }

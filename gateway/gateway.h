@@ -85,6 +85,14 @@ struct gw_conf {
 	char	mqtt_host[256];
 	int	mqtt_port;
 	char	mqtt_client_id[64];
+	char	mqtt_cafile[GW_PATH_MAX];	/* TLS to the broker: the fleet CA */
+	char	mqtt_certfile[GW_PATH_MAX];	/* our client certificate */
+	char	mqtt_keyfile[GW_PATH_MAX];	/* its key (also our msgauth key) */
+	int	mqtt_plain_dev;		/* DEVELOPMENT: plain TCP, loopback broker only */
+	char	pki[GW_PATH_MAX];	/* device registry: certificates, revocations */
+	int	auth_unsigned_dev;	/* TRANSITION: accept untagged device messages */
+	char	http_tls_cert[GW_PATH_MAX];	/* "" = plain HTTP */
+	char	http_tls_key[GW_PATH_MAX];
 	char	zones[GW_PATH_MAX];	/* "" = no zone file: every site gets zone_default */
 	char	zone_default[16];
 	char	calendar[GW_PATH_MAX];	/* "" = no holidays: Monday..Friday are working days */
@@ -97,6 +105,17 @@ struct gw_conf {
 	int	nprofiles;
 	char	profile_active[GW_PROFILE_NAME_MAX];	/* "" = "default" */
 	struct gw_shifts shifts;
+	/* Which crew (board.c, README "Dispatch tools"). */
+	int	rank_seen_min;		/* on duty: the device was heard within this */
+	int	rank_repair_min;	/* finishing soon: free at arrival + this */
+	double	rank_speed_kmh[3];	/* by the site's zone class: urban, rural, remote */
+	double	rank_detour;		/* road / straight distance */
+	double	rank_setup_min;		/* dispatch to driving off */
+	double	rank_drift_kmh;		/* how fast an old position goes stale */
+	double	rank_drift_max_km;	/* cap of that uncertainty */
+	int	rank_pos_max_age_min;	/* older positions count as none */
+	double	cluster_radius_m;	/* outage clusters: default radius */
+	int	cluster_window_min;	/* and time window */
 };
 
 struct store;
@@ -411,7 +430,7 @@ struct outage {
 };
 typedef int (*store_outage_cb)(const struct outage *, void *arg);
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 /* Open (creating and migrating) the database at path. NULL with a log line on
  * failure. The store owns the connection and its prepared statements. */
@@ -465,6 +484,66 @@ int		store_device_position(struct store *, const char *id, double lat, double lo
 int		store_event_insert(struct store *, const char *eid, const char *dev,
 		    uint64_t seq, const char *order_id, const char *type, int64_t at_ms,
 		    int64_t rx_ms, const char *status, const char *payload, size_t len);
+/* ---- store.c, security section (issue 6) ----
+ *
+ * Audit chain: every timeline entry and every stored device event is linked,
+ * in the transaction that writes it, into table audit: hash = SHA-256(previous
+ * row's hash || canonical bytes of the row), the first row chaining to 32 zero
+ * bytes. Canonical bytes: each field as "<decimal length>:<bytes>," in a fixed
+ * order (store_canon_*), so the chain can be re-computed from the rows alone.
+ */
+#define STORE_CANON_MAX		(PROTO_MAX_PAYLOAD + GW_DETAIL_MAX + 1024)
+#define STORE_HASH_HEX		65	/* 64 hex digits + NUL */
+
+struct store_canon {
+	size_t		len;
+	int		overflow;	/* a field did not fit: not chainable */
+	unsigned char	buf[STORE_CANON_MAX];
+};
+
+void	store_canon_tl(struct store_canon *, const char *order_id, int64_t seq,
+	    const char *kind, int64_t at_ms, int64_t rx_ms, const char *actor,
+	    const char *detail);
+void	store_canon_ev(struct store_canon *, const char *eid, const char *dev, int64_t seq,
+	    const char *order_id, const char *type, int64_t at_ms, int64_t rx_ms,
+	    const char *status, const char *payload, size_t len);
+/* out = hex SHA-256(unhex(prev_hex) || canon); prev_hex "" or NULL = genesis. */
+void	store_chain_hash(const char *prev_hex, const unsigned char *canon, size_t len,
+	    char out[STORE_HASH_HEX]);
+
+/* One audit row with its source row re-read (found = 0: the source is gone). */
+struct store_audit_row {
+	int64_t		n;
+	char		tbl[32];
+	char		ref[PROTO_EID_MAX + PROTO_ID_MAX];
+	char		hash[STORE_HASH_HEX];
+	int		found;
+	struct store_canon canon;	/* canonical bytes of the source row as stored now */
+	char		dev[PROTO_DEV_MAX];	/* device_events only */
+	char		type[GW_WORD_MAX];
+	char		status[GW_WORD_MAX];
+	const char     *payload;	/* valid during the callback only */
+	size_t		payload_len;
+};
+/* cb returns 0 to go on, 1 to stop, -1 to stop with an error. */
+typedef int (*store_audit_cb)(const struct store_audit_row *, void *arg);
+int	store_audit_walk(struct store *, store_audit_cb, void *arg);
+/* Rows in one of our tables ("timeline", "device_events", "audit"), -1 on error. */
+int64_t	store_count(struct store *, const char *table);
+
+/* API tokens: only the SHA-256 (hex) of the secret is stored. */
+#define TOKEN_NAME_MAX		64
+struct token {
+	char	name[TOKEN_NAME_MAX];
+	char	role[GW_WORD_MAX];	/* agent supervisor dispatcher department admin */
+	char	dept[PROTO_NAME_MAX];	/* department tokens: the department's name */
+	char	hash[STORE_HASH_HEX];
+};
+/* 1 added, 0 the name or hash exists already, -1 error. */
+int	store_token_add(struct store *, const struct token *, int64_t now_ms);
+/* By hash: 1 found (out filled), 0 none, -1 error. */
+int	store_token_find(struct store *, const char *hash, struct token *out);
+
 /* 1 seen, 0 not, -1 error. */
 int		store_event_seen(struct store *, const char *eid);
 
@@ -608,6 +687,28 @@ int		order_sla_tick(struct gw *);
  * them, flag a repair at its completion limit without a delay reason, and set
  * next_stage/next_due_ms. Inside the caller's transaction. 0 / -1. */
 int		order_settle(struct gw *, struct order *);
+/*
+ * Reassign a repair held by a device (dispatched, delivered or accepted) to
+ * crew, in one transaction: a cancel outbox row (reason "reassigned") to the
+ * old device, every pending push of the order superseded, the order moved to
+ * the new crew and device (state dispatched, device-side times cleared, the
+ * dispatch time and so every deadline kept), a push outbox row to the new
+ * device and a "reassigned" timeline entry. *cancel_dev gets the old device;
+ * the caller flushes both devices after the commit. 404 unknown order or crew,
+ * 409 not on a device, arrived, or the same crew.
+ */
+enum gw_status	order_reassign(struct gw *, const char *id, const char *crew,
+		    const char *note, struct order *out, char cancel_dev[PROTO_DEV_MAX],
+		    struct gw_err *);
+/*
+ * Decline each of the n orders dups[] as a duplicate of id, in one
+ * transaction, by the same rule as a review's decline (linked while id is
+ * still being handled, so each caller gets their own callback). All or
+ * nothing: an unknown, repeated or undeclinable entry (field "duplicates[i]")
+ * or an original that is not an open repair changes nothing. *out gets id.
+ */
+enum gw_status	order_link(struct gw *, const char *id, char (*dups)[PROTO_ID_MAX], int n,
+		    const char *note, struct order *out, struct gw_err *);
 
 /* ------------------------------------------------------------------ stats.c */
 
@@ -640,5 +741,51 @@ int		mqtt_connected(const struct gw_mqtt *);
 /* Publish dev's unacked outbox rows now (NULL dev: every device). Rows that
  * cannot go out now stay for the resend timer. */
 void		mqtt_flush(struct gw_mqtt *, const char *dev);
+
+/* ------------------------------------------------------------------ board.c */
+
+#define BOARD_ORDERS_MAX	5000	/* open orders read for clusters and the map */
+#define BOARD_SVG_MAX		(4 * 1024 * 1024)	/* bytes of the map */
+
+/*
+ * A crew's state for the ranking, from what the store knows: OFF when its
+ * device was not heard within seen_min minutes (or never); FREE when it holds
+ * no order; FINISHING when every order it holds has arrived on site, free at
+ * the latest arrival + repair_min (*free_at_ms); BUSY otherwise. Pure.
+ */
+enum maps_crew_state board_crew_state(int64_t now_ms, int64_t last_seen_ms, int seen_min,
+		    int held, int held_arrived, int64_t last_arrival_ms, int repair_min,
+		    int64_t *free_at_ms);
+/* The ranking parameters of conf (README "Dispatch tools"). */
+void		board_rank_params(const struct gw_conf *, struct maps_rank_params *);
+/* The earliest deadline of a stage still pending (0: none): the order's colour. */
+int64_t		board_next_deadline(const struct order *, const struct lc_clock *);
+/*
+ * The ranking for order id: {"order","zone","site","arrive_due_ms","due_from",
+ * "current_crew","candidates":[...],"excluded":[...]} (README). 404 unknown,
+ * 409 not a repair waiting for or held by a crew. *out is the caller's.
+ */
+enum gw_status	board_candidates(struct gw *, const char *id, struct cJSON **out,
+		    struct gw_err *);
+/* Outage candidates among open repairs not yet completed: clusters of two or
+ * more within radius_m and window_min (README). */
+enum gw_status	board_clusters(struct gw *, double radius_m, int window_min,
+		    struct cJSON **out, struct gw_err *);
+/* The dispatcher's map: zones, open repairs by time left, crews with the age
+ * of their position, framed on the orders and crews (the zones when there are
+ * none). out is the caller's (maps_buf_init). */
+enum gw_status	board_map_svg(struct gw *, double width, double height, struct maps_buf *out,
+		    struct gw_err *);
+
+/* ------------------------------------------------------------------ admin.c */
+
+/* `linecrew provision|token|audit ...`: local commands on the PKI directory and
+ * the database. argv[0] is the command word. Returns the exit status, or -1
+ * when argv is not one of these commands (the caller prints its usage). */
+int	admin_main(int argc, char **argv);
+/* 1 if role is one of agent, supervisor, dispatcher, department, admin. */
+int	admin_role_valid(const char *role);
+/* out = hex SHA-256 of the token secret, as stored. */
+void	admin_token_hash(const char *secret, char out[STORE_HASH_HEX]);
 
 #endif

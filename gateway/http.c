@@ -6,8 +6,14 @@
  * and a loop prepare hook arms a timer from MHD_get_timeout() so connection
  * timeouts and buffered work are served too. Nothing here blocks.
  *
- * The routes are one const table {method, path pattern, handler, role}; the
- * role is declared for the access control of a later issue and not enforced.
+ * The routes are one const table {method, path pattern, handler, roles}. Every
+ * route but health needs "Authorization: Bearer <token>": the token's SHA-256
+ * is looked up in the store and compared in constant time (401 when missing or
+ * unknown); its role must be one of the route's (403), admin may do anything.
+ * A department token reaches only orders forwarded to its department. The
+ * customer's name and phone are answered only to agents, departments and
+ * admins ("customer"/"phone" are null for the others), and never logged.
+ * With http_tls_cert/http_tls_key the API is HTTPS only (GnuTLS in MHD).
  * Request bodies are at most GW_BODY_MAX bytes (413), must be JSON objects,
  * and are decoded strictly with proto's pj_* readers, unknown fields refused:
  * a bad request gets 400 naming the field and stores nothing. The decisions
@@ -29,6 +35,7 @@
 #include <cJSON.h>
 #include <microhttpd.h>
 
+#include "crypto.h"
 #include "gateway.h"
 #include "log.h"
 
@@ -58,6 +65,10 @@ struct call {
 	cJSON		       *body;			/* POST: the parsed object */
 	unsigned		status;
 	cJSON		       *answer;
+	struct token		tok;			/* the caller (role "" = none) */
+	char		       *raw;		/* a non-JSON answer (malloc'd), or NULL */
+	size_t			raw_len;
+	const char	       *raw_type;	/* its Content-Type */
 };
 
 typedef void (*handler_fn)(struct call *);
@@ -78,15 +89,22 @@ static void h_archive(struct call *);
 static void h_stats(struct call *);
 static void h_taxonomy(struct call *);
 static void h_test_clock(struct call *);
+static void h_candidates(struct call *);
+static void h_reassign(struct call *);
+static void h_clusters(struct call *);
+static void h_link(struct call *);
+static void h_map(struct call *);
 
 static const struct route {
 	const char     *method;
 	const char     *path;		/* "{id}" matches one path segment */
 	handler_fn	fn;
-	const char     *role;		/* agent / supervisor / dispatcher / any */
+	const char     *role;		/* the roles allowed, space-separated; admin
+					 * always; "any" = every token; "public" =
+					 * no token needed */
 } routes[] = {
-	{ "GET",  "/api/v1/health",			h_health,	"any" },
-	{ "POST", "/api/v1/crews",			h_crew_put,	"dispatcher" },
+	{ "GET",  "/api/v1/health",			h_health,	"public" },
+	{ "POST", "/api/v1/crews",			h_crew_put,	"dispatcher supervisor" },
 	{ "GET",  "/api/v1/crews",			h_crews,	"any" },
 	{ "POST", "/api/v1/orders",			h_order_create,	"agent" },
 	{ "GET",  "/api/v1/orders",			h_orders,	"any" },
@@ -94,14 +112,19 @@ static const struct route {
 	{ "POST", "/api/v1/orders/{id}/review",		h_review,	"supervisor" },
 	{ "POST", "/api/v1/orders/{id}/callback",	h_callback,	"agent" },
 	{ "GET",  "/api/v1/callbacks",			h_callbacks,	"agent" },
-	{ "POST", "/api/v1/orders/{id}/result",		h_result,	"department" },
-	{ "POST", "/api/v1/outages",			h_outage_add,	"dispatcher" },
+	{ "POST", "/api/v1/orders/{id}/result",		h_result,	"department agent" },
+	{ "POST", "/api/v1/outages",			h_outage_add,	"dispatcher supervisor" },
 	{ "GET",  "/api/v1/outages",			h_outages,	"any" },
-	{ "POST", "/api/v1/archive",			h_archive,	"agent" },
+	{ "POST", "/api/v1/archive",			h_archive,	"agent supervisor" },
 	{ "GET",  "/api/v1/stats",			h_stats,	"any" },
 	{ "GET",  "/api/v1/taxonomy",			h_taxonomy,	"any" },
+	{ "GET",  "/api/v1/orders/{id}/candidates",	h_candidates,	"supervisor dispatcher" },
+	{ "POST", "/api/v1/orders/{id}/reassign",	h_reassign,	"supervisor" },
+	{ "GET",  "/api/v1/clusters",			h_clusters,	"supervisor dispatcher" },
+	{ "POST", "/api/v1/orders/{id}/link",		h_link,		"supervisor" },
+	{ "GET",  "/api/v1/map.svg",			h_map,		"dispatcher supervisor" },
 	/* Only with `test_clock yes` (test configs); 404 otherwise. */
-	{ "POST", "/api/v1/test/clock",			h_test_clock,	"test" },
+	{ "POST", "/api/v1/test/clock",			h_test_clock,	"admin" },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -112,6 +135,8 @@ status_code(unsigned st)
 {
 	switch (st) {
 	case 400: return "bad_request";
+	case 401: return "unauthorized";
+	case 403: return "forbidden";
 	case 404: return "not_found";
 	case 405: return "method_not_allowed";
 	case 409: return "conflict";
@@ -1183,6 +1208,141 @@ h_test_clock(struct call *c)
 	c->status = 200;
 }
 
+/* ---- the supervisor's and dispatcher's board (board.c, order.c) ---- */
+
+#define HTTP_LINK_MAX		64	/* duplicates in one link request */
+#define HTTP_MAP_MIN_PX		100
+#define HTTP_MAP_MAX_PX		4000
+
+static void
+h_candidates(struct call *c)
+{
+	struct gw_err err = { 0 };
+
+	if (board_candidates(c->gw, c->id, &c->answer, &err) != GW_OK)
+		reply_gw_err(c, &err);
+	else
+		c->status = 200;
+}
+
+static void
+h_reassign(struct call *c)
+{
+	static const char *const fields[] = { "crew", "note", NULL };
+	struct proto_error pe = { 0 };
+	struct gw_err err = { 0 };
+	struct order *o;
+	char crew[GW_CREW_MAX], note[PROTO_TEXT_MAX] = "", old_dev[PROTO_DEV_MAX];
+
+	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
+		return;
+	if (pj_str(c->body, "", "crew", 1, crew, sizeof(crew), &pe) != PROTO_OK ||
+	    pj_str(c->body, "", "note", 0, note, sizeof(note), &pe) != PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	if ((o = malloc(sizeof(*o))) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	if (order_reassign(c->gw, c->id, crew, note, o, old_dev, &err) != GW_OK)
+		reply_gw_err(c, &err);
+	else {
+		reply_order(c, 200, o);
+		if (c->gw->mqtt) {
+			mqtt_flush(c->gw->mqtt, old_dev);
+			mqtt_flush(c->gw->mqtt, o->device);
+		}
+	}
+	free(o);
+}
+
+static void
+h_clusters(struct call *c)
+{
+	struct gw_err err = { 0 };
+	double radius = c->gw->conf->cluster_radius_m;
+	int64_t window = c->gw->conf->cluster_window_min;
+
+	if (query_num(c, "radius_m", 1, 100000, &radius) == -1 ||
+	    query_i64(c, "window_min", 0, 10080, &window) == -1)
+		return;
+	if (board_clusters(c->gw, radius, (int)window, &c->answer, &err) != GW_OK)
+		reply_gw_err(c, &err);
+	else
+		c->status = 200;
+}
+
+static void
+h_link(struct call *c)
+{
+	static const char *const fields[] = { "duplicates", "note", NULL };
+	struct proto_error pe = { 0 };
+	struct gw_err err = { 0 };
+	const cJSON *arr, *it;
+	char (*dups)[PROTO_ID_MAX] = NULL, note[PROTO_TEXT_MAX] = "";
+	struct order *o = NULL;
+	int n = 0;
+
+	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
+		return;
+	if (pj_str(c->body, "", "note", 0, note, sizeof(note), &pe) != PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	arr = cJSON_GetObjectItemCaseSensitive(c->body, "duplicates");
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 ||
+	    cJSON_GetArraySize(arr) > HTTP_LINK_MAX) {
+		reply_error(c, 400, "duplicates", "duplicates: must be an array of 1..%d order "
+		    "ids", HTTP_LINK_MAX);
+		return;
+	}
+	if ((dups = calloc(HTTP_LINK_MAX, sizeof(*dups))) == NULL ||
+	    (o = malloc(sizeof(*o))) == NULL) {
+		reply_oom(c);
+		goto out;
+	}
+	cJSON_ArrayForEach(it, arr) {
+		if (!cJSON_IsString(it) || !proto_valid_id(it->valuestring)) {
+			char field[32];
+
+			snprintf(field, sizeof(field), "duplicates[%d]", n);
+			reply_error(c, 400, field, "%s: must be an order id", field);
+			goto out;
+		}
+		snprintf(dups[n++], PROTO_ID_MAX, "%s", it->valuestring);
+	}
+	if (order_link(c->gw, c->id, dups, n, note, o, &err) != GW_OK)
+		reply_gw_err(c, &err);
+	else
+		reply_order(c, 200, o);
+out:
+	free(dups);
+	free(o);
+}
+
+static void
+h_map(struct call *c)
+{
+	struct gw_err err = { 0 };
+	struct maps_buf b;
+	double w = 1000, h = 800;
+
+	if (query_num(c, "width", HTTP_MAP_MIN_PX, HTTP_MAP_MAX_PX, &w) == -1 ||
+	    query_num(c, "height", HTTP_MAP_MIN_PX, HTTP_MAP_MAX_PX, &h) == -1)
+		return;
+	maps_buf_init(&b, BOARD_SVG_MAX);
+	if (board_map_svg(c->gw, w, h, &b, &err) != GW_OK) {
+		maps_buf_free(&b);
+		reply_gw_err(c, &err);
+		return;
+	}
+	c->raw = b.p;		/* handed over: send_answer gives it to MHD */
+	c->raw_len = b.len;
+	c->raw_type = "image/svg+xml; charset=utf-8";
+	c->status = 200;
+}
+
 /* ---- routing ---- */
 
 /* Match path against pattern; the {id} segment goes to id. 1 / 0. */
@@ -1213,12 +1373,117 @@ path_match(const char *pattern, const char *path, char id[PROTO_ID_MAX], int *ba
 	return *pattern == '\0' && *path == '\0';
 }
 
+/* 1 if word is one of the space-separated words of list. */
+static int
+has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; *p != '\0';) {
+		size_t k = strcspn(p, " ");
+
+		if (k == n && strncmp(p, word, n) == 0)
+			return 1;
+		p += k;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
+static int
+sees_contact(const struct token *t)
+{
+	return has_word("agent department admin", t->role);
+}
+
+/* Customer contact data out of an answer for roles that do not need it. */
+static void
+redact(cJSON *j)
+{
+	cJSON *it, *next;
+
+	if (j == NULL)
+		return;
+	for (it = j->child; it != NULL; it = next) {
+		next = it->next;	/* it may be replaced (freed) below */
+		if (it->string != NULL && (strcmp(it->string, "customer") == 0 ||
+		    strcmp(it->string, "phone") == 0) && cJSON_IsString(it)) {
+			cJSON *null = cJSON_CreateNull();
+
+			if (null == NULL || !cJSON_ReplaceItemViaPointer(j, it, null)) {
+				/* No memory for the null: drop the member instead. */
+				cJSON_Delete(null);
+				cJSON_Delete(cJSON_DetachItemViaPointer(j, it));
+			}
+		} else if (cJSON_IsObject(it) || cJSON_IsArray(it))
+			redact(it);
+	}
+}
+
+/* Who calls, and may they call route r? 0, or -1 with the answer set (401 / 403 /
+ * 404 for a department's request about another department's order). */
+static int
+authorize(struct call *c, const struct route *r, const char *url)
+{
+	const char *hdr = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	char hash[STORE_HASH_HEX];
+	struct order *o;
+	int rc;
+
+	memset(&c->tok, 0, sizeof(c->tok));
+	if (strcmp(r->role, "public") == 0)
+		return 0;
+	if (hdr == NULL || strncmp(hdr, "Bearer ", 7) != 0 || hdr[7] == '\0' ||
+	    strlen(hdr + 7) > 128) {
+		reply_error(c, 401, NULL, "a token is required: Authorization: Bearer <token>");
+		return -1;
+	}
+	admin_token_hash(hdr + 7, hash);
+	if ((rc = store_token_find(c->gw->store, hash, &c->tok)) == -1) {
+		reply_error(c, 503, NULL, "the store cannot read tokens");
+		return -1;
+	}
+	/* The lookup is by hash (an index never sees the secret); the final
+	 * comparison takes the same time wherever the bytes differ. */
+	if (rc == 0 || !crypto_ct_equal(hash, c->tok.hash, sizeof(hash) - 1)) {
+		memset(&c->tok, 0, sizeof(c->tok));
+		log_security("http: %s: unknown API token refused", url);
+		reply_error(c, 401, NULL, "the token is not valid");
+		return -1;
+	}
+	if (strcmp(c->tok.role, "admin") != 0 && strcmp(r->role, "any") != 0 &&
+	    !has_word(r->role, c->tok.role)) {
+		log_security("http: %s: token %s (role %s) refused: needs %s", url, c->tok.name,
+		    c->tok.role, r->role);
+		reply_error(c, 403, NULL, "role %s may not do this (allowed: %s, admin)",
+		    c->tok.role, r->role);
+		return -1;
+	}
+	if (strcmp(c->tok.role, "department") == 0 && c->id[0] != '\0') {
+		if ((o = malloc(sizeof(*o))) == NULL) {
+			reply_oom(c);
+			return -1;
+		}
+		rc = store_order_get(c->gw->store, c->id, o);
+		if (rc == 1 && strcmp(o->dept, c->tok.dept) != 0)
+			rc = 0;
+		free(o);
+		if (rc != 1) {
+			reply_error(c, 404, NULL, "no order \"%.39s\" for department %s", c->id,
+			    c->tok.dept);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 dispatch(struct call *c, const char *method, const char *url, const struct req *rq)
 {
 	const struct route *r = NULL;
 	int path_known = 0, bad_id = 0;
-	const char *end;
+	struct proto_error pe = { 0 };
 
 	for (size_t i = 0; i < NROUTES; i++) {
 		char id[PROTO_ID_MAX] = "";
@@ -1254,29 +1519,25 @@ dispatch(struct call *c, const char *method, const char *url, const struct req *
 			reply_error(c, 400, NULL, "the body must be a JSON object");
 			return;
 		}
-		c->body = cJSON_ParseWithLengthOpts(rq->body, rq->len, &end, 0);
-		if (c->body != NULL) {
-			while (end < rq->body + rq->len &&
-			    (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-				end++;
-			if (end != rq->body + rq->len) {
-				reply_error(c, 400, NULL, "malformed JSON: trailing data at byte %zu",
-				    (size_t)(end - rq->body));
-				return;
-			}
-		} else {
-			const char *at = cJSON_GetErrorPtr();
-			size_t off = at && at >= rq->body && at <= rq->body + rq->len ?
-			    (size_t)(at - rq->body) : 0;
-
-			reply_error(c, 400, NULL, "malformed JSON near byte %zu", off);
+		/* pj_parse, as for MQTT payloads: besides cJSON's checks it refuses
+		 * duplicate keys (cJSON would read the first, a proxy maybe the last),
+		 * nesting deeper than PJ_DEPTH_MAX and keeps an escaped NUL visible
+		 * so pj_str names the field (cJSON would cut the string there) */
+		if (pj_parse(rq->body, rq->len, GW_BODY_MAX, &c->body, &pe) != PROTO_OK) {
+			reply_proto_err(c, &pe);
 			return;
 		}
 	}
-	log_debug("http: %s %s (role %s)", method, url, r->role);
+	if (authorize(c, r, url) == -1)
+		return;
+	log_debug("http: %s %s (token %s, role %s)", method, url, c->tok.name, c->tok.role);
 	r->fn(c);
+	if (c->raw != NULL && c->answer == NULL)
+		return;		/* a picture: nothing to redact */
 	if (c->answer == NULL)
 		reply_oom(c);
+	else if (!sees_contact(&c->tok))
+		redact(c->answer);
 }
 
 static enum MHD_Result
@@ -1289,6 +1550,20 @@ send_answer(struct MHD_Connection *conn, struct call *c)
 	    "{\"error\":{\"status\":503,\"code\":\"unavailable\",\"field\":null,"
 	    "\"message\":\"out of memory\"}}";
 
+	if (c->raw != NULL && c->answer == NULL) {
+		/* MHD owns (and frees) raw once the response exists. */
+		if ((resp = MHD_create_response_from_buffer(c->raw_len, c->raw,
+		    MHD_RESPMEM_MUST_FREE)) == NULL) {
+			free(c->raw);
+			c->raw = NULL;
+			return MHD_NO;
+		}
+		c->raw = NULL;
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, c->raw_type);
+		ret = MHD_queue_response(conn, c->status, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
 	if (text == NULL) {
 		c->status = 503;
 		resp = MHD_create_response_from_buffer(sizeof(fallback) - 1, (void *)fallback,
@@ -1429,6 +1704,26 @@ prepare_cb(void *arg)
 		loop_timer_stop(h->gw->loop, &h->timer);
 }
 
+/* A PEM file for MHD (NUL-terminated, malloc'd), or NULL with a log line. */
+static char *
+slurp_pem(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *b = NULL;
+	size_t n;
+
+	if (f == NULL || (b = malloc(16384 + 1)) == NULL) {
+		log_warn("http: %s", path);
+		if (f != NULL)
+			fclose(f);
+		return NULL;
+	}
+	n = fread(b, 1, 16384, f);
+	fclose(f);
+	b[n] = '\0';
+	return b;
+}
+
 struct gw_http *
 http_start(struct gw *gw)
 {
@@ -1437,6 +1732,7 @@ http_start(struct gw *gw)
 	struct sockaddr_storage ss;
 	struct gw_http *h;
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	char *tls_cert = NULL, *tls_key = NULL;
 
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, cf->http_bind, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
@@ -1458,13 +1754,35 @@ http_start(struct gw *gw)
 	h->gw = gw;
 	h->epfd = -1;
 	loop_timer_init(&h->timer, timer_cb, h);
+	if (cf->http_tls_cert[0]) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			log_warnx("http: this libmicrohttpd has no TLS: terminate HTTPS in front "
+			    "of the gateway (README \"HTTPS\")");
+			free(h);
+			return NULL;
+		}
+		if ((tls_cert = slurp_pem(cf->http_tls_cert)) == NULL ||
+		    (tls_key = slurp_pem(cf->http_tls_key)) == NULL) {
+			free(tls_cert);
+			free(h);
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
 	h->d = MHD_start_daemon(flags, (uint16_t)cf->http_port, NULL, NULL, access_cb, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
 	    MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_LIMIT, HTTP_CONN_LIMIT,
+	    tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, tls_key,
 	    MHD_OPTION_END);
+	/* MHD copied what it needs at start; the key leaves our memory. */
+	if (tls_key != NULL)
+		explicit_bzero(tls_key, strlen(tls_key));
+	free(tls_key);
+	free(tls_cert);
 	if (h->d == NULL) {
 		log_warnx("http: cannot listen on %s port %d", cf->http_bind, cf->http_port);
 		free(h);

@@ -75,12 +75,28 @@ static struct conf_key conf_keys[] = {
 	  "address of the HTTP API" },
 	{ "http_port", CONF_INT, C(http_port), 0, 1, 65535, "8595", NULL,
 	  "port of the HTTP API" },
+	{ "auth_unsigned_devices", CONF_BOOL, C(auth_unsigned_dev), 0, 0, 0, "no", NULL,
+	  "TRANSITION ONLY: accept device messages without a tag (a bad tag is still refused)" },
+	{ "http_tls_cert", CONF_STR, CS(http_tls_cert), 0, 0, NULL, NULL,
+	  "PEM certificate of the HTTPS API; none: plain HTTP (keep http_bind on loopback)" },
+	{ "http_tls_key", CONF_STR, CS(http_tls_key), 0, 0, NULL, NULL,
+	  "PEM key of the HTTPS API" },
+	{ "mqtt_cafile", CONF_STR, CS(mqtt_cafile), 0, 0, NULL, NULL,
+	  "fleet CA certificate: TLS to the broker (required unless mqtt_plain_dev)" },
+	{ "mqtt_certfile", CONF_STR, CS(mqtt_certfile), 0, 0, NULL, NULL,
+	  "the gateway's client certificate (CN linecrew-gateway)" },
 	{ "mqtt_client_id", CONF_STR, CS(mqtt_client_id), 0, 0, "linecrew-gateway", NULL,
 	  "MQTT client id (persistent session)" },
+	{ "mqtt_keyfile", CONF_STR, CS(mqtt_keyfile), 0, 0, NULL, NULL,
+	  "the gateway's private key: TLS and message authentication" },
+	{ "mqtt_plain_dev", CONF_BOOL, C(mqtt_plain_dev), 0, 0, 0, "no", NULL,
+	  "DEVELOPMENT ONLY: plain TCP to a broker on loopback, no TLS" },
 	{ "mqtt_host", CONF_STR, CS(mqtt_host), 0, 0, "127.0.0.1", NULL,
 	  "MQTT broker host" },
 	{ "mqtt_port", CONF_INT, C(mqtt_port), 0, 1, 65535, "1883", NULL,
 	  "MQTT broker port" },
+	{ "pki", CONF_STR, CS(pki), 0, 0, NULL, NULL,
+	  "PKI directory of `linecrew provision` (device certificates, revocations)" },
 	{ "profile", CONF_FUNC, 0, 0, 0, 0, NULL, conf_profile,
 	  "profile NAME key value ...: another set of limits (keys as above)" },
 	{ "profile_active", CONF_STR, CS(profile_active), 0, 0, "default", NULL,
@@ -99,6 +115,31 @@ static struct conf_key conf_keys[] = {
 	  "zone of a site outside every polygon: urban, rural or remote" },
 	{ "zones", CONF_STR, CS(zones), 0, 0, NULL, NULL,
 	  "GeoJSON zone file (WGS-84); none: every site gets zone_default" },
+	/* Which crew and outage clusters (board.c). */
+	{ "cluster_radius_m", CONF_DOUBLE, C(cluster_radius_m), 0, 1, 100000, "500", NULL,
+	  "outage clusters: reports within this distance, metres (default of the query)" },
+	{ "cluster_window_min", CONF_INT, C(cluster_window_min), 0, 0, 10080, "60", NULL,
+	  "outage clusters: and within this time of each other, minutes" },
+	{ "rank_detour", CONF_DOUBLE, C(rank_detour), 0, 1, 5, "1.3", NULL,
+	  "crew ranking: road distance / straight distance" },
+	{ "rank_drift_kmh", CONF_DOUBLE, C(rank_drift_kmh), 0, 0, 300, "20", NULL,
+	  "crew ranking: how fast an old position goes stale (pessimistic ETA), km/h" },
+	{ "rank_drift_max_km", CONF_DOUBLE, C(rank_drift_max_km), 0, 0, 1000, "20", NULL,
+	  "crew ranking: cap of that uncertainty, km" },
+	{ "rank_pos_max_age_min", CONF_INT, C(rank_pos_max_age_min), 0, 1, 10080, "120", NULL,
+	  "crew ranking: older positions count as none (reach unknown), minutes" },
+	{ "rank_repair_min", CONF_INT, C(rank_repair_min), 0, 0, 1440, "60", NULL,
+	  "crew ranking: typical repair time; a crew on site is free at arrival + this, minutes" },
+	{ "rank_seen_min", CONF_INT, C(rank_seen_min), 0, 1, 10080, "30", NULL,
+	  "crew ranking: on duty when its device was heard within this, minutes" },
+	{ "rank_setup_min", CONF_DOUBLE, C(rank_setup_min), 0, 0, 240, "5", NULL,
+	  "crew ranking: from dispatch to driving off, minutes" },
+	{ "rank_speed_remote_kmh", CONF_DOUBLE, C(rank_speed_kmh[2]), 0, 1, 300, "40", NULL,
+	  "crew ranking: travel speed to a site in a remote zone, km/h" },
+	{ "rank_speed_rural_kmh", CONF_DOUBLE, C(rank_speed_kmh[1]), 0, 1, 300, "60", NULL,
+	  "crew ranking: travel speed to a site in a rural zone, km/h" },
+	{ "rank_speed_urban_kmh", CONF_DOUBLE, C(rank_speed_kmh[0]), 0, 1, 300, "30", NULL,
+	  "crew ranking: travel speed to a site in an urban zone, km/h" },
 	LIMIT_KEYS(TOP_KEY)
 };
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -262,6 +303,24 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if (conf.db[0] == '\0')
 		fatalx("%s: db: required", path);
+	/* Safe by default: TLS to the broker with our certificate, unless the
+	 * explicit development switch names a broker on loopback. */
+	if (conf.mqtt_plain_dev) {
+		if (strcmp(conf.mqtt_host, "127.0.0.1") != 0 && strcmp(conf.mqtt_host, "::1") != 0 &&
+		    strcmp(conf.mqtt_host, "localhost") != 0)
+			fatalx("%s: mqtt_plain_dev: only with a broker on loopback (mqtt_host %s)",
+			    path, conf.mqtt_host);
+		log_warnx("mqtt_plain_dev: plain TCP to the broker, DEVELOPMENT ONLY");
+	} else if (!conf.mqtt_cafile[0] || !conf.mqtt_certfile[0] || !conf.mqtt_keyfile[0])
+		fatalx("%s: mqtt_cafile, mqtt_certfile and mqtt_keyfile are required (TLS); "
+		    "mqtt_plain_dev yes is for a loopback development broker only", path);
+	else if (!conf.pki[0])
+		fatalx("%s: pki: required with TLS (the device registry)", path);
+	if (!conf.http_tls_cert[0] != !conf.http_tls_key[0])
+		fatalx("%s: http_tls_cert and http_tls_key go together", path);
+	if (conf.auth_unsigned_dev)
+		log_warnx("auth_unsigned_devices: device messages without a tag are accepted "
+		    "(TRANSITION ONLY)");
 	if (conf.shifts.n == 0) {
 		static const struct gw_shifts three = { 3, { 0, 8 * 60, 16 * 60 } };
 

@@ -16,15 +16,33 @@
  * next poll. Positions are buffered and written in one transaction per loop
  * pass. Presence updates the device row.
  *
+ * End-to-end authentication (common/msgauth.h, README "Messages that prove
+ * themselves"): every downlink message is sealed with the device's MAC key
+ * and carries a per-device counter "n", strictly increasing (our send time in
+ * microseconds, pushed past the last one given), and its send time "tx"; the
+ * device refuses n <= the last it accepted and a tx outside its window.
+ * Every uplink message is opened before anything acts on it: arrive, complete
+ * and delay must carry the device's ECDSA signature (kept with the stored
+ * event as evidence), everything else its MAC; a missing or bad tag, an
+ * unknown, revoked or expired device and a position outside the time window
+ * are refused and logged as security events. Device keys come from the
+ * certificates in the PKI directory, checked against the fleet CA; the list
+ * of revoked devices is re-read whenever its file changes.
+ *
  * This file does not decide anything about orders; it does not touch SQL.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "crypto.h"
 #include "gateway.h"
 #include "log.h"
 #include "mqttc.h"
+#include "msgauth.h"
+#include "pki.h"
+#include "provision.h"
 
 #define MQTT_KEEPALIVE_S	30
 #define ACK_DEVS_MAX		32	/* devices with acks waiting in one loop pass */
@@ -32,6 +50,16 @@
 #define FLUSH_MAX		128	/* outbox rows published per flush */
 #define RESEND_TICK_MS		1000	/* how often the outbox is scanned for resends */
 #define RESEND_LOG_EVERY	60	/* attempts between two "sent again" log lines */
+#define POS_WINDOW_MS		(10 * 60 * 1000LL)	/* a position this far from our
+							 * clock is refused (replay) */
+#define PEERS_MAX		100000	/* device keys held in memory */
+
+/* A device's public key, from its certificate. */
+struct peer {
+	char			 dev[PROTO_DEV_MAX];
+	struct crypto_key	*key;
+	int			 untagged_warned;
+};
 
 struct ackq {
 	char	dev[PROTO_DEV_MAX];
@@ -49,9 +77,231 @@ struct gw_mqtt {
 	struct ackq		acks[ACK_DEVS_MAX];
 	int			npos;
 	struct position		pos[POS_BATCH_MAX];
+	/* end-to-end authentication; ma == NULL: off (plain development only) */
+	struct crypto	       *crypto;
+	struct crypto_key      *own;
+	struct msgauth	       *ma;
+	int64_t			last_n;		/* last downlink counter given */
+	struct peer	       *peers;
+	int			npeers, cpeers;
+	char		       *revoked;	/* "\ndev\ndev\n" */
+	struct timespec		revoked_mtime;
+	off_t			revoked_size;
 };
 
 static void flush_acks(struct gw_mqtt *);
+
+/* ---- authentication ---- */
+
+static int	revoked(struct gw_mqtt *, const char *dev);
+
+/* msgauth's peer lookup: the device's key from its certificate, checked
+ * against the fleet CA (expired or foreign certificates fail), NULL if the
+ * device is revoked or unknown. Keys are kept until a revocation. */
+static struct crypto_key *
+peer_key(void *arg, const char *dev)
+{
+	struct gw_mqtt *m = arg;
+	char crt[GW_PATH_MAX + PROTO_DEV_MAX + 32], cn[PROTO_DEV_MAX + 8], err[512];
+	struct crypto_key *k;
+
+	if (revoked(m, dev))
+		return NULL;
+	for (int i = 0; i < m->npeers; i++)
+		if (strcmp(m->peers[i].dev, dev) == 0)
+			return m->peers[i].key;
+	snprintf(crt, sizeof(crt), "%s/devices/%s/device.crt", m->gw->conf->pki, dev);
+	if (pki_check_key(m->gw->conf->pki, crt, cn, sizeof(cn), &k, err, sizeof(err)) == -1) {
+		log_security("device %s: no valid certificate: %s", dev, err);
+		return NULL;
+	}
+	if (strcmp(cn, dev) != 0 || m->npeers >= PEERS_MAX) {
+		log_security("device %s: certificate names %s", dev, cn);
+		crypto_key_free(k);
+		return NULL;
+	}
+	if (m->npeers == m->cpeers) {
+		int nc = m->cpeers ? m->cpeers * 2 : 64;
+		struct peer *np = realloc(m->peers, sizeof(*np) * (size_t)nc);
+
+		if (np == NULL) {
+			crypto_key_free(k);
+			return NULL;
+		}
+		m->peers = np;
+		m->cpeers = nc;
+	}
+	memset(&m->peers[m->npeers], 0, sizeof(m->peers[0]));
+	snprintf(m->peers[m->npeers].dev, PROTO_DEV_MAX, "%s", dev);
+	m->peers[m->npeers].key = k;
+	return m->peers[m->npeers++].key;
+}
+
+static void
+peers_clear(struct gw_mqtt *m)
+{
+	for (int i = 0; i < m->npeers; i++) {
+		msgauth_forget(m->ma, m->peers[i].dev);
+		crypto_key_free(m->peers[i].key);
+	}
+	m->npeers = 0;
+}
+
+/* 1 if dev is listed in PKI/revoked. The file is re-read when it changes
+ * (one stat per check), and then every cached key is dropped. */
+static int
+revoked(struct gw_mqtt *m, const char *dev)
+{
+	char p[GW_PATH_MAX + 16], needle[PROTO_DEV_MAX + 2];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/revoked", m->gw->conf->pki);
+	if (stat(p, &st) == 0 && (st.st_mtim.tv_sec != m->revoked_mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != m->revoked_mtime.tv_nsec || st.st_size != m->revoked_size ||
+	    m->revoked == NULL)) {
+		FILE *f = fopen(p, "r");
+		char *b = malloc((size_t)st.st_size + 3);
+		size_t n = 0;
+
+		if (f != NULL && b != NULL) {
+			b[0] = '\n';
+			n = fread(b + 1, 1, (size_t)st.st_size, f);
+			b[n + 1] = '\n';
+			b[n + 2] = '\0';
+			free(m->revoked);
+			m->revoked = b;
+			b = NULL;
+			m->revoked_mtime = st.st_mtim;
+			m->revoked_size = st.st_size;
+			peers_clear(m);
+			log_info("mqtt: revocation list %s read", p);
+		}
+		free(b);
+		if (f != NULL)
+			fclose(f);
+	}
+	if (m->revoked == NULL)
+		return 0;
+	snprintf(needle, sizeof(needle), "\n%s\n", dev);
+	return strstr(m->revoked, needle) != NULL;
+}
+
+static struct peer *
+peer_of(struct gw_mqtt *m, const char *dev)
+{
+	for (int i = 0; i < m->npeers; i++)
+		if (strcmp(m->peers[i].dev, dev) == 0)
+			return &m->peers[i];
+	return NULL;
+}
+
+/* Open an uplink payload of dev that must carry `want`. 1 authentic, 0 accepted
+ * without a tag (auth_unsigned_devices), -1 refused (logged). sig/siglen get
+ * the signature of a signed message (may be NULL). */
+static int
+open_up(struct gw_mqtt *m, const char *dev, const char *what, enum proto_auth want,
+    const void *payload, int len)
+{
+	char err[256], *body;
+	size_t bodylen;
+	unsigned char tag[PROTO_SIG_MAX];
+	size_t taglen;
+	struct proto_error pe;
+	enum proto_auth alg;
+	int rc;
+
+	if (m->ma == NULL)
+		return 0;
+	if ((body = malloc((size_t)len + 1)) == NULL)
+		return -1;
+	if (revoked(m, dev)) {
+		log_security("device %s: %s refused: the device is revoked", dev, what);
+		free(body);
+		return -1;
+	}
+	if (m->gw->conf->auth_unsigned_dev &&
+	    proto_auth_split(payload, (size_t)len, body, (size_t)len + 1, &bodylen, &alg, tag,
+	    &taglen, &pe) == PROTO_OK && alg == PROTO_AUTH_NONE) {
+		struct peer *p = peer_of(m, dev);
+
+		if (p == NULL && peer_key(m, dev) != NULL)
+			p = peer_of(m, dev);
+		if (p == NULL) {
+			free(body);
+			return -1;
+		}
+		if (!p->untagged_warned)
+			log_warnx("device %s: messages without a tag accepted "
+			    "(auth_unsigned_devices yes: transition only)", dev);
+		p->untagged_warned = 1;
+		free(body);
+		return 0;
+	}
+	rc = msgauth_open(m->ma, dev, dev, want, payload, (size_t)len, body, (size_t)len + 1,
+	    &bodylen, NULL, NULL, err, sizeof(err));
+	free(body);
+	if (rc == -1) {
+		log_security("device %s: %s refused: %s", dev, what, err);
+		return -1;
+	}
+	return 1;
+}
+
+/* Give the next downlink counter: our clock in microseconds, past the last. */
+static int64_t
+next_n(struct gw_mqtt *m)
+{
+	/* the system clock, not the gateway's (test) clock: freshness is judged
+	 * by the unit against its own real clock */
+	int64_t n = clock_wall(clock_system()) * 1000;
+
+	if (n <= m->last_n)
+		n = m->last_n + 1;
+	m->last_n = n;
+	return n;
+}
+
+/* Publish the encoded downlink body for dev, sealed when authentication is on.
+ * The body is re-encoded with a fresh counter and send time, so a resend of a
+ * stored push is not a replay to the device. */
+static int
+publish_sealed(struct gw_mqtt *m, const char *topic, const char *dev, const char *body,
+    size_t len)
+{
+	struct proto_down *d = NULL;
+	char *plain = NULL, *sealed = NULL, err[256];
+	size_t plen, slen;
+	int rc = -1;
+
+	if (m->ma == NULL)
+		return mqttc_publish(m->c, topic, body, len, 1, 0, NULL);
+	d = malloc(sizeof(*d));
+	plain = malloc(PROTO_MAX_PAYLOAD + 1);
+	sealed = malloc(PROTO_MAX_PAYLOAD + 1);
+	if (d == NULL || plain == NULL || sealed == NULL) {
+		log_warn("mqtt: seal");
+		goto out;
+	}
+	if (proto_decode_down(body, len, d, NULL) != PROTO_OK) {
+		log_warnx("mqtt: a stored message for %s does not decode: not sent", dev);
+		goto out;
+	}
+	d->n = next_n(m);
+	d->tx_ms = clock_wall(clock_system());
+	if (proto_encode_down(d, plain, PROTO_MAX_PAYLOAD + 1, &plen) != PROTO_OK ||
+	    msgauth_seal(m->ma, dev, dev, PROTO_AUTH_MAC, plain, plen, sealed,
+	    PROTO_MAX_PAYLOAD + 1, &slen, err, sizeof(err)) == -1) {
+		log_security("mqtt: %s for %s not sealed, not sent: %s",
+		    proto_down_type_name(d->type), dev, err);
+		goto out;
+	}
+	rc = mqttc_publish(m->c, topic, sealed, slen, 1, 0, NULL);
+out:
+	free(d);
+	free(plain);
+	free(sealed);
+	return rc;
+}
 
 /* ---- downlink ---- */
 
@@ -75,7 +325,7 @@ publish_down(struct gw_mqtt *m, const char *dev, const struct proto_down *d)
 		log_warnx("mqtt: cannot encode %s for %s: %s", proto_down_type_name(d->type), dev,
 		    proto_strerror(pe));
 	else
-		rc = mqttc_publish(m->c, topic, buf, len, 1, 0, NULL);
+		rc = publish_sealed(m, topic, dev, buf, len);
 	free(buf);
 	return rc;
 }
@@ -128,7 +378,7 @@ flush(struct gw_mqtt *m, const char *dev, int64_t before_ms)
 			log_warnx("mqtt: outbox %s: bad device %s", r->msg_id, r->dev);
 			continue;
 		}
-		if (mqttc_publish(m->c, topic, r->payload, strlen(r->payload), 1, 0, NULL) == -1)
+		if (publish_sealed(m, topic, r->dev, r->payload, strlen(r->payload)) == -1)
 			break;	/* not connected any more: the next connect flushes */
 		if (store_outbox_sent(gw->store, r->msg_id, now) == -1)
 			break;
@@ -306,6 +556,15 @@ on_event(struct gw_mqtt *m, const char *dev, const void *payload, int len, int64
 		free(ev);
 		return;
 	}
+	/* Verified before anything acts on it; a refused message is not acked
+	 * and leaves no trace but the log (its event id stays free for the
+	 * device's own, authentic event). The stored payload keeps the tag, so a
+	 * signature stays with its evidence. */
+	if (open_up(m, dev, proto_ev_type_name(ev->type), msgauth_policy_event(ev->type),
+	    payload, len) == -1) {
+		free(ev);
+		return;
+	}
 	disp = order_event(m->gw, dev, ev, payload, (size_t)len, rx);
 	switch (disp) {
 	case EV_APPLIED:
@@ -357,6 +616,13 @@ on_pos(struct gw_mqtt *m, const char *dev, const void *payload, int len, int64_t
 		log_security("device %s: position claims device %s: dropped", dev, p.dev);
 		return;
 	}
+	if (open_up(m, dev, "position", PROTO_AUTH_MAC, payload, len) == -1)
+		return;
+	if (m->ma != NULL && (p.at_ms < rx - POS_WINDOW_MS || p.at_ms > rx + POS_WINDOW_MS)) {
+		log_security("device %s: position of %lld outside the %lld min window: dropped "
+		    "(replayed?)", dev, (long long)p.at_ms, POS_WINDOW_MS / 60000);
+		return;
+	}
 	if ((rc = store_device_get(m->gw->store, dev, &dv)) != 1) {
 		if (rc == 0)
 			log_security("device %s: not registered: position dropped", dev);
@@ -394,6 +660,9 @@ on_presence(struct gw_mqtt *m, const char *dev, const void *payload, int len, in
 		log_security("device %s: presence claims device %s: dropped", dev, p.dev);
 		return;
 	}
+	/* The will is sealed when the device connects: no time window here. */
+	if (open_up(m, dev, "presence", PROTO_AUTH_MAC, payload, len) == -1)
+		return;
 	if ((rc = store_device_get(m->gw->store, dev, &dv)) != 1) {
 		if (rc == 0)
 			log_warnx("device %s: not registered: presence ignored", dev);
@@ -474,6 +743,57 @@ on_publish(void *arg, int mid)
 	log_debug("mqtt: PUBACK %d", mid);
 }
 
+/* Our key (mqtt_keyfile, else PKI/gateway.key) and the msgauth context; with
+ * no PKI directory authentication is off (plain development only). */
+static int
+auth_start(struct gw_mqtt *m)
+{
+	const struct gw_conf *cf = m->gw->conf;
+	char kp[GW_PATH_MAX + 16], err[512];
+
+	if (cf->pki[0] == '\0') {
+		log_warnx("mqtt: no pki directory: messages are NOT authenticated "
+		    "(development only)");
+		return 0;
+	}
+	if (cf->mqtt_keyfile[0])
+		snprintf(kp, sizeof(kp), "%s", cf->mqtt_keyfile);
+	else
+		snprintf(kp, sizeof(kp), "%s/gateway.key", cf->pki);
+	if ((m->crypto = crypto_new("linecrew-gateway")) == NULL) {
+		log_warnx("mqtt: cannot seed the random generator");
+		return -1;
+	}
+	if (crypto_key_load(kp, 1, &m->own, err, sizeof(err)) == -1) {
+		log_warnx("mqtt: %s", err);
+		return -1;
+	}
+	if ((m->ma = msgauth_new(m->crypto, m->own, peer_key, m)) == NULL) {
+		log_warnx("mqtt: msgauth: out of memory");
+		return -1;
+	}
+	(void)revoked(m, "");	/* read the list now */
+	log_info("mqtt: messages authenticated end to end (device registry %s)", cf->pki);
+	return 0;
+}
+
+static void
+auth_free(struct gw_mqtt *m)
+{
+	if (m->ma != NULL)
+		peers_clear(m);
+	free(m->peers);
+	msgauth_free(m->ma);
+	crypto_key_free(m->own);
+	crypto_free(m->crypto);
+	free(m->revoked);
+	m->ma = NULL;
+	m->own = NULL;
+	m->crypto = NULL;
+	m->peers = NULL;
+	m->revoked = NULL;
+}
+
 struct gw_mqtt *
 mqtt_start(struct gw *gw)
 {
@@ -501,12 +821,24 @@ mqtt_start(struct gw *gw)
 	cfg.client_id = gw->conf->mqtt_client_id;
 	cfg.clean_session = 0;
 	cfg.keepalive_s = MQTT_KEEPALIVE_S;
+	if (!gw->conf->mqtt_plain_dev) {
+		cfg.cafile = gw->conf->mqtt_cafile;
+		cfg.certfile = gw->conf->mqtt_certfile;
+		cfg.keyfile = gw->conf->mqtt_keyfile;
+	}
+	if (auth_start(m) == -1) {
+		auth_free(m);
+		free(m);
+		return NULL;
+	}
 	if ((m->c = mqttc_new(gw->loop, &cfg, &h, m)) == NULL) {
+		auth_free(m);
 		free(m);
 		return NULL;
 	}
 	if (mqttc_start(m->c) == -1) {
 		mqttc_free(m->c);
+		auth_free(m);
 		free(m);
 		return NULL;
 	}
@@ -525,6 +857,7 @@ mqtt_stop(struct gw_mqtt *m)
 	m->stopping = 1;
 	mqttc_stop(m->c);
 	mqttc_free(m->c);
+	auth_free(m);
 	free(m);
 }
 

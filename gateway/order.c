@@ -148,9 +148,13 @@ stage_entry(struct gw *gw, struct order *o, const struct sla_result *r, const ch
  * crew for one (第十九条 repair item 5). The request is on the timeline and in
  * the order's delay_requested_ms; the device sees it when proto gains a
  * downlink message for it (README "Watching"). */
+static int push_notice(struct gw *, const struct order *, const char *,
+    enum proto_down_type, const char *, int64_t, char[PROTO_ID_MAX]);
+
 static int
 request_delay_reason(struct gw *gw, struct order *o, const struct sla_result *r, int64_t now)
 {
+	char msg_id[PROTO_ID_MAX] = "";
 	cJSON *j;
 
 	if (o->type != TYPE_REPAIR || o->delay_reason[0] || o->delay_requested_ms ||
@@ -163,6 +167,16 @@ request_delay_reason(struct gw *gw, struct order *o, const struct sla_result *r,
 	cJSON_AddNumberToObject(j, "limit_min", o->lim.complete_min);
 	cJSON_AddStringToObject(j, "crew", o->crew);
 	cJSON_AddStringToObject(j, "device", o->device);
+	/* Ask the crew's unit itself (delay_request, acknowledged like a push and
+	 * resent until then), unless the order is not on a unit any more. */
+	if (o->device[0] && sla_state_on_device(o->state) &&
+	    push_notice(gw, o, o->device, PROTO_DOWN_DELAY_REQUEST, "completion_limit", now,
+	    msg_id) == -1) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	if (msg_id[0])
+		cJSON_AddStringToObject(j, "msg_id", msg_id);
 	if (tl_add(gw, o->id, "delay_requested", now, now, "gateway", j) == -1)
 		return -1;
 	o->delay_requested_ms = now;
@@ -750,6 +764,50 @@ review_dispatch(struct gw *gw, struct order *o, const struct review_input *in, i
 	return GW_OK;
 }
 
+/* A repeated report of a fault still being handled is linked: no second
+ * dispatch, and its caller gets their own callback when the original is
+ * completed (link_done). Once the original is completed there is nothing to
+ * wait for: a plain decline. */
+static int
+can_link(const struct order *orig)
+{
+	return orig->duplicate_of[0] == '\0' && sla_state_open(orig->state) &&
+	    orig->state != ORD_COMPLETED;
+}
+
+/* Decline o (checked: ACT_DECLINE allowed) for in's reason, linked or not, and
+ * write its "declined" entry; the caller settles and commits. 0 / -1. */
+static int
+decline_write(struct gw *gw, struct order *o, const struct review_input *in, int linked,
+    int64_t now)
+{
+	enum order_state to;
+	cJSON *j;
+
+	if (!sla_transition(o->state, ACT_DECLINE, &to))
+		return -1;
+	o->linked = linked;
+	o->finished_ms = linked ? 0 : now;
+	o->state = to;
+	if (o->reviewed_ms == 0)
+		o->reviewed_ms = now;
+	memcpy(o->decline_reason, in->reason, sizeof(o->decline_reason));
+	memcpy(o->duplicate_of, in->duplicate_of, sizeof(o->duplicate_of));
+	memcpy(o->review_note, in->note, sizeof(o->review_note));
+	if ((j = cJSON_CreateObject()) == NULL)
+		return -1;
+	cJSON_AddStringToObject(j, "reason", in->reason);
+	if (in->duplicate_of[0])
+		cJSON_AddStringToObject(j, "duplicate_of", in->duplicate_of);
+	if (linked)
+		cJSON_AddBoolToObject(j, "linked", 1);
+	if (strcmp(in->reason, "customer_internal") == 0)
+		cJSON_AddStringToObject(j, "outcome", "advice given");
+	if (in->note[0])
+		cJSON_AddStringToObject(j, "note", in->note);
+	return tl_add(gw, o->id, "declined", now, now, "supervisor", j);
+}
+
 static enum gw_status
 review_decline(struct gw *gw, struct order *o, const struct review_input *in, int64_t now,
     struct gw_err *err)
@@ -759,7 +817,6 @@ review_decline(struct gw *gw, struct order *o, const struct review_input *in, in
 	struct order *dup = NULL;
 	enum order_state to;
 	size_t i;
-	cJSON *j;
 	int rc, linked = 0;
 
 	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
@@ -791,9 +848,7 @@ review_decline(struct gw *gw, struct order *o, const struct review_input *in, in
 		 * second dispatch, and its caller gets their own callback when the
 		 * original is completed. Once the original is completed there is
 		 * nothing to wait for: a plain decline. */
-		linked = rc == 1 && strcmp(in->reason, "duplicate") == 0 &&
-		    dup->duplicate_of[0] == '\0' && sla_state_open(dup->state) &&
-		    dup->state != ORD_COMPLETED;
+		linked = rc == 1 && strcmp(in->reason, "duplicate") == 0 && can_link(dup);
 		free(dup);
 		if (rc == -1)
 			return store_failed(gw, err);
@@ -804,26 +859,7 @@ review_decline(struct gw *gw, struct order *o, const struct review_input *in, in
 			return GW_E_BAD;
 		}
 	}
-	o->linked = linked;
-	o->finished_ms = linked ? 0 : now;
-	o->state = to;
-	if (o->reviewed_ms == 0)
-		o->reviewed_ms = now;
-	memcpy(o->decline_reason, in->reason, sizeof(o->decline_reason));
-	memcpy(o->duplicate_of, in->duplicate_of, sizeof(o->duplicate_of));
-	memcpy(o->review_note, in->note, sizeof(o->review_note));
-	if ((j = cJSON_CreateObject()) == NULL)
-		return store_failed(gw, err);
-	cJSON_AddStringToObject(j, "reason", in->reason);
-	if (in->duplicate_of[0])
-		cJSON_AddStringToObject(j, "duplicate_of", in->duplicate_of);
-	if (linked)
-		cJSON_AddBoolToObject(j, "linked", 1);
-	if (strcmp(in->reason, "customer_internal") == 0)
-		cJSON_AddStringToObject(j, "outcome", "advice given");
-	if (in->note[0])
-		cJSON_AddStringToObject(j, "note", in->note);
-	if (tl_add(gw, o->id, "declined", now, now, "supervisor", j) == -1)
+	if (decline_write(gw, o, in, linked, now) == -1)
 		return store_failed(gw, err);
 	if (finish(gw, o, err) != GW_OK)
 		return GW_E_STORE;
@@ -1308,7 +1344,7 @@ apply_event(struct gw *gw, struct order *o, const struct proto_event *ev, int64_
 	enum order_state to;
 	enum order_action act;
 	const char *kind = proto_ev_type_name(ev->type);
-	int ok = 0, rc;
+	int ok = 0, rc, notice = 0;
 	int64_t t;
 	cJSON *j = NULL;
 
@@ -1324,6 +1360,9 @@ apply_event(struct gw *gw, struct order *o, const struct proto_event *ev, int64_
 			if (rc == 1 && (strcmp(r->dev, ev->dev) != 0 ||
 			    strcmp(r->order_id, o->id) != 0))
 				rc = 2;
+			/* the ack of a notice (delay request) settles only its row */
+			notice = rc == 1 &&
+			    strcmp(r->kind, proto_down_type_name(PROTO_DOWN_ORDER)) != 0;
 			free(r);
 			if (rc == -1)
 				return -1;
@@ -1332,6 +1371,8 @@ apply_event(struct gw *gw, struct order *o, const struct proto_event *ev, int64_
 			if (rc != 1)
 				log_warnx("device %s: delivered %s names unknown push %s",
 				    ev->dev, o->id, ev->msg_id);
+			if (notice)
+				return 0;
 		}
 		if (!sla_transition(o->state, ACT_DELIVERED, &to))
 			return 0;	/* a re-push delivered again: the ack is the record */
@@ -1442,6 +1483,45 @@ apply_event(struct gw *gw, struct order *o, const struct proto_event *ev, int64_
 	return tl_add(gw, o->id, kind, ev->at_ms, rx, ev->dev, j);
 }
 
+/*
+ * A device's "delivered" naming one of our cancel messages: the device has
+ * withdrawn the order. The order may now belong to another device (it was
+ * reassigned), so this is checked before the device's right to the order:
+ * the cancel's outbox row is acked, the event recorded, and nothing is
+ * applied to the order. Returns 1 handled (committed), 0 not a cancel ack,
+ * -1 store error (rolled back: the device resends).
+ */
+static int
+cancel_acked(struct gw *gw, const struct proto_event *ev, const void *payload, size_t len,
+    int64_t rx_ms)
+{
+	struct outbox_row *r;
+	int rc;
+
+	if (ev->type != PROTO_EV_DELIVERED || ev->msg_id[0] == '\0')
+		return 0;
+	if ((r = malloc(sizeof(*r))) == NULL)
+		goto fail;
+	rc = store_outbox_get(gw->store, ev->msg_id, r);
+	if (rc == 1 && (strcmp(r->kind, proto_down_type_name(PROTO_DOWN_CANCEL)) != 0 ||
+	    strcmp(r->dev, ev->dev) != 0 || strcmp(r->order_id, ev->order_id) != 0))
+		rc = 0;
+	free(r);
+	if (rc == 0)
+		return 0;
+	if (rc == -1 || store_outbox_ack(gw->store, ev->msg_id, rx_ms) == -1 ||
+	    store_event_insert(gw->store, ev->eid, ev->dev, ev->seq, ev->order_id,
+	    proto_ev_type_name(ev->type), ev->at_ms, rx_ms, "recorded", payload, len) == -1 ||
+	    store_commit(gw->store) == -1)
+		goto fail;
+	log_info("device %s: cancel %s of order %s acknowledged", ev->dev, ev->msg_id,
+	    ev->order_id);
+	return 1;
+fail:
+	store_rollback(gw->store);
+	return -1;
+}
+
 enum ev_disposition
 order_event(struct gw *gw, const char *topic_dev, const struct proto_event *ev,
     const void *payload, size_t len, int64_t rx_ms)
@@ -1481,6 +1561,8 @@ order_event(struct gw *gw, const char *topic_dev, const struct proto_event *ev,
 		}
 		return EV_APPLIED;
 	}
+	if ((rc = cancel_acked(gw, ev, payload, len, rx_ms)) != 0)
+		return rc == 1 ? EV_APPLIED : EV_RETRY;
 	if ((o = malloc(sizeof(*o))) == NULL) {
 		store_rollback(gw->store);
 		return EV_RETRY;
@@ -1551,6 +1633,60 @@ listed(char (*ids)[PROTO_ID_MAX], int n, const char *id)
 	return 0;
 }
 
+/* Pending outbox rows of one order, or the cancels of one device. */
+struct pending_rows {
+	const char	*order_id;	/* rows of this order; NULL: cancel rows */
+	char		msg_id[PROTO_OPEN_MAX][PROTO_ID_MAX];
+	char		order[PROTO_OPEN_MAX][PROTO_ID_MAX];
+	int		n;
+};
+
+static int
+collect_rows(const struct outbox_row *r, void *arg)
+{
+	struct pending_rows *p = arg;
+
+	if (p->order_id != NULL ? strcmp(r->order_id, p->order_id) != 0 :
+	    strcmp(r->kind, proto_down_type_name(PROTO_DOWN_CANCEL)) != 0)
+		return 0;
+	if (p->n >= PROTO_OPEN_MAX)
+		return 1;
+	memcpy(p->msg_id[p->n], r->msg_id, PROTO_ID_MAX);
+	memcpy(p->order[p->n++], r->order_id, PROTO_ID_MAX);
+	return 0;
+}
+
+/*
+ * The hello/sync backstop of a cancel: the sync we answer lists dev's open
+ * orders, and the device withdraws every order it holds that is not listed,
+ * so a pending cancel of an order not (any more) on dev is settled by it.
+ * Inside the caller's transaction. 0 / -1.
+ */
+static int
+cancels_settled(struct gw *gw, const char *dev, char (*open)[PROTO_ID_MAX], int nopen,
+    int64_t now)
+{
+	struct pending_rows *p = calloc(1, sizeof(*p));
+	int rc = -1;
+
+	if (p == NULL)
+		return -1;
+	if (store_outbox_pending(gw->store, dev, INT64_MAX, collect_rows, p) == -1)
+		goto out;
+	for (int i = 0; i < p->n; i++) {
+		if (listed(open, nopen, p->order[i]))
+			continue;
+		if (store_outbox_ack(gw->store, p->msg_id[i], now) == -1)
+			goto out;
+		log_info("device %s: cancel %s of order %s settled by the sync", dev,
+		    p->msg_id[i], p->order[i]);
+	}
+	rc = 0;
+out:
+	free(p);
+	return rc;
+}
+
 int
 order_reconcile(struct gw *gw, const struct proto_event *hello,
     char open[PROTO_OPEN_MAX][PROTO_ID_MAX], int *nopen)
@@ -1582,6 +1718,8 @@ order_reconcile(struct gw *gw, const struct proto_event *hello,
 		log_info("device %s does not hold open order %s: pushed again as %s",
 		    hello->dev, o->id, msg_id);
 	}
+	if (cancels_settled(gw, hello->dev, open, rc->n, now) == -1)
+		goto fail;
 	if (store_commit(gw->store) == -1)
 		goto fail;
 	*nopen = rc->n;
@@ -1645,4 +1783,259 @@ out:
 	free(d);
 	free(o);
 	return ret;
+}
+
+/* ---- reassignment and linking (the supervisor's board, README "Dispatch tools") ---- */
+
+/* Write an outbox row of a notice about o to device dev: a cancel withdrawing
+ * it, or a request for a delay reason. Inside a transaction. */
+static int
+push_notice(struct gw *gw, const struct order *o, const char *dev,
+    enum proto_down_type type, const char *reason, int64_t now, char msg_id[PROTO_ID_MAX])
+{
+	struct proto_down *d;
+	struct outbox_row *r;
+	size_t len;
+	int n, w, rc = -1;
+	enum proto_err pe;
+
+	if ((n = store_outbox_count_order(gw->store, o->id)) < 0)
+		return -1;
+	d = calloc(1, sizeof(*d));
+	r = calloc(1, sizeof(*r));
+	if (d == NULL || r == NULL) {
+		log_warn("order %s: cancel", o->id);
+		goto out;
+	}
+	d->type = type;
+	w = snprintf(d->msg_id, sizeof(d->msg_id), "%s.%s%d", o->id,
+	    type == PROTO_DOWN_CANCEL ? "c" : "d", n + 1);
+	if (w < 0 || (size_t)w >= sizeof(d->msg_id)) {
+		log_warnx("order %s: notice id too long", o->id);
+		goto out;
+	}
+	d->at_ms = now;
+	memcpy(d->order_id, o->id, sizeof(d->order_id));
+	snprintf(d->reason, sizeof(d->reason), "%s", reason);
+	if ((pe = proto_encode_down(d, r->payload, sizeof(r->payload), &len)) != PROTO_OK) {
+		log_warnx("order %s: cannot encode the %s: %s", o->id,
+		    proto_down_type_name(type), proto_strerror(pe));
+		goto out;
+	}
+	memcpy(r->msg_id, d->msg_id, sizeof(r->msg_id));
+	snprintf(r->dev, sizeof(r->dev), "%s", dev);
+	memcpy(r->order_id, o->id, sizeof(r->order_id));
+	snprintf(r->kind, sizeof(r->kind), "%s", proto_down_type_name(type));
+	r->created_ms = now;
+	if (store_outbox_add(gw->store, r) == -1)
+		goto out;
+	memcpy(msg_id, d->msg_id, PROTO_ID_MAX);
+	rc = 0;
+out:
+	free(d);
+	free(r);
+	return rc;
+}
+
+/*
+ * Reassignment keeps the customer's clock: arrival and completion still count
+ * from the first dispatch (the customer has waited since then, and a supervisor
+ * must not be able to reset a deadline by moving the order), so dispatched_ms
+ * stays and the new device gets the same arrive_by / complete_by. An order whose
+ * crew has arrived is not reassigned: its arrival is judged; a new crew on site
+ * is a progress note, not a new dispatch.
+ */
+enum gw_status
+order_reassign(struct gw *gw, const char *id, const char *crew, const char *note,
+    struct order *o, char cancel_dev[PROTO_DEV_MAX], struct gw_err *err)
+{
+	struct pending_rows *p = NULL;
+	struct crew c;
+	int64_t now = clock_wall(gw->clock);
+	char from_crew[GW_CREW_MAX], cancel_id[PROTO_ID_MAX], push_id[PROTO_ID_MAX];
+	cJSON *j;
+	int rc;
+
+	cancel_dev[0] = '\0';
+	if (store_begin(gw->store) == -1)
+		return store_failed(gw, err);
+	if ((rc = store_order_get(gw->store, id, o)) == -1)
+		return store_failed(gw, err);
+	if (rc == 0) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_NOTFOUND, NULL, "no order \"%s\"", id);
+		return GW_E_NOTFOUND;
+	}
+	if (o->type != TYPE_REPAIR || !(o->state == ORD_DISPATCHED ||
+	    o->state == ORD_DELIVERED || o->state == ORD_ACCEPTED)) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_CONFLICT, NULL, "order %s is %s: only a repair dispatched to a "
+		    "crew that has not arrived yet can be reassigned", o->id,
+		    order_state_name(o->state));
+		return GW_E_CONFLICT;
+	}
+	if ((rc = store_crew_get(gw->store, crew, &c)) == -1)
+		return store_failed(gw, err);
+	if (rc == 0) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_NOTFOUND, "crew", "crew: no crew \"%s\"", crew);
+		return GW_E_NOTFOUND;
+	}
+	if (strcmp(c.id, o->crew) == 0 || strcmp(c.device, o->device) == 0) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_CONFLICT, "crew", "crew: order %s is already with crew %s "
+		    "(device %s)", o->id, o->crew, o->device);
+		return GW_E_CONFLICT;
+	}
+	/* Pushes of this order still pending (to the old device, or older
+	 * cancels) are superseded: a late push must not reopen it there. */
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return store_failed(gw, err);
+	p->order_id = o->id;
+	if (store_outbox_pending(gw->store, NULL, INT64_MAX, collect_rows, p) == -1)
+		goto fail;
+	for (int i = 0; i < p->n; i++)
+		if (store_outbox_ack(gw->store, p->msg_id[i], now) == -1)
+			goto fail;
+	if (push_notice(gw, o, o->device, PROTO_DOWN_CANCEL, "reassigned", now, cancel_id) == -1)
+		goto fail;
+	memcpy(cancel_dev, o->device, PROTO_DEV_MAX);
+	memcpy(from_crew, o->crew, sizeof(from_crew));
+	o->state = ORD_DISPATCHED;
+	memcpy(o->crew, c.id, sizeof(o->crew));
+	memcpy(o->device, c.device, sizeof(o->device));
+	o->delivered_ms = o->accepted_ms = 0;
+	o->delay_reason[0] = o->delay_text[0] = '\0';
+	o->delay_eta_ms = o->delay_at_ms = 0;
+	if (push_order(gw, o, now, push_id) == -1)
+		goto fail;
+	if ((j = cJSON_CreateObject()) == NULL)
+		goto fail;
+	cJSON_AddStringToObject(j, "from_crew", from_crew);
+	cJSON_AddStringToObject(j, "from_device", cancel_dev);
+	cJSON_AddStringToObject(j, "crew", o->crew);
+	cJSON_AddStringToObject(j, "device", o->device);
+	cJSON_AddStringToObject(j, "cancel_msg_id", cancel_id);
+	cJSON_AddStringToObject(j, "msg_id", push_id);
+	cJSON_AddNumberToObject(j, "arrive_by_ms",
+	    (double)(o->dispatched_ms + o->lim.arrive_min * MS_PER_MIN));
+	cJSON_AddNumberToObject(j, "complete_by_ms",
+	    (double)(o->dispatched_ms + o->lim.complete_min * MS_PER_MIN));
+	if (note != NULL && note[0])
+		cJSON_AddStringToObject(j, "note", note);
+	if (tl_add(gw, o->id, "reassigned", now, now, "supervisor", j) == -1)
+		goto fail;
+	free(p);
+	p = NULL;
+	if (finish(gw, o, err) != GW_OK)
+		return GW_E_STORE;
+	log_info("order %s reassigned from crew %s (device %s, cancel %s) to crew %s "
+	    "(device %s, push %s)", o->id, from_crew, cancel_dev, cancel_id, o->crew,
+	    o->device, push_id);
+	return GW_OK;
+fail:
+	free(p);
+	cancel_dev[0] = '\0';
+	return store_failed(gw, err);
+}
+
+enum gw_status
+order_link(struct gw *gw, const char *id, char (*dups)[PROTO_ID_MAX], int n, const char *note,
+    struct order *o, struct gw_err *err)
+{
+	struct order *d;
+	struct review_input in;
+	enum order_state to;
+	int64_t now = clock_wall(gw->clock);
+	char field[32];
+	cJSON *j;
+	int rc, linked;
+
+	if (n < 1) {
+		seterr(err, GW_E_BAD, "duplicates", "duplicates: at least one order id");
+		return GW_E_BAD;
+	}
+	if ((d = malloc(sizeof(*d))) == NULL) {
+		seterr(err, GW_E_STORE, NULL, "out of memory");
+		return GW_E_STORE;
+	}
+	if (store_begin(gw->store) == -1)
+		goto store;
+	if ((rc = store_order_get(gw->store, id, o)) == -1)
+		goto store;
+	if (rc == 0) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_NOTFOUND, NULL, "no order \"%s\"", id);
+		goto out;
+	}
+	if (o->type != TYPE_REPAIR || o->duplicate_of[0] || !sla_state_open(o->state)) {
+		store_rollback(gw->store);
+		seterr(err, GW_E_CONFLICT, NULL, "order %s (%s, %s) cannot be the original: it "
+		    "must be an open repair that is not itself a duplicate", o->id,
+		    taxonomy_type_name(o->type), order_state_name(o->state));
+		goto out;
+	}
+	linked = can_link(o);
+	memset(&in, 0, sizeof(in));
+	snprintf(in.reason, sizeof(in.reason), "duplicate");
+	memcpy(in.duplicate_of, o->id, sizeof(in.duplicate_of));
+	if (note != NULL)
+		snprintf(in.note, sizeof(in.note), "%s", note);
+	for (int i = 0; i < n; i++) {
+		snprintf(field, sizeof(field), "duplicates[%d]", i);
+		for (int k = 0; k < i; k++)
+			if (strcmp(dups[k], dups[i]) == 0) {
+				store_rollback(gw->store);
+				seterr(err, GW_E_BAD, field, "%s: \"%s\" is listed twice", field,
+				    dups[i]);
+				goto out;
+			}
+		if (strcmp(dups[i], o->id) == 0) {
+			store_rollback(gw->store);
+			seterr(err, GW_E_BAD, field, "%s: an order cannot duplicate itself", field);
+			goto out;
+		}
+		if ((rc = store_order_get(gw->store, dups[i], d)) == -1)
+			goto store;
+		if (rc == 0) {
+			store_rollback(gw->store);
+			seterr(err, GW_E_BAD, field, "%s: no order \"%s\"", field, dups[i]);
+			goto out;
+		}
+		if (d->type != TYPE_REPAIR || !sla_transition(d->state, ACT_DECLINE, &to)) {
+			store_rollback(gw->store);
+			seterr(err, GW_E_CONFLICT, field, "%s: order %s (%s, %s) cannot be declined",
+			    field, d->id, taxonomy_type_name(d->type), order_state_name(d->state));
+			goto out;
+		}
+		if (decline_write(gw, d, &in, linked, now) == -1)
+			goto store;
+		check_invariant(d);
+		if (order_settle(gw, d) == -1 || store_order_update(gw->store, d) == -1)
+			goto store;
+	}
+	if ((j = cJSON_CreateObject()) == NULL)
+		goto store;
+	{
+		cJSON *arr = cJSON_AddArrayToObject(j, "duplicates");
+
+		for (int i = 0; i < n && arr != NULL; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(dups[i]));
+	}
+	cJSON_AddBoolToObject(j, "linked", linked);
+	if (note != NULL && note[0])
+		cJSON_AddStringToObject(j, "note", note);
+	if (tl_add(gw, o->id, "linked", now, now, "supervisor", j) == -1)
+		goto store;
+	free(d);
+	if (finish(gw, o, err) != GW_OK)
+		return GW_E_STORE;
+	log_info("order %s: %d duplicate(s) declined%s", o->id, n, linked ? " and linked" : "");
+	return GW_OK;
+store:
+	store_rollback(gw->store);
+	seterr(err, GW_E_STORE, NULL, "the store cannot write; nothing was accepted");
+out:
+	free(d);
+	return err->status;
 }

@@ -142,7 +142,7 @@ next_serial(const char *pki, char *err, size_t cap)
 
 static int
 identity(struct crypto *c, const char *pki, const char *keyp, const char *crtp, const char *cn,
-    enum pki_kind kind, int64_t now, struct crypto_key **keep, char *err, size_t cap)
+    enum pki_kind kind, int64_t now, int days, struct crypto_key **keep, char *err, size_t cap)
 {
 	struct crypto_key *k;
 	uint64_t serial;
@@ -154,7 +154,7 @@ identity(struct crypto *c, const char *pki, const char *keyp, const char *crtp, 
 		return -1;
 	rc = crypto_key_save(k, 1, keyp, err, cap);
 	if (rc == 0)
-		rc = pki_issue(c, pki, k, cn, kind, serial, PROVISION_CERT_DAYS, now, crtp, err, cap);
+		rc = pki_issue(c, pki, k, cn, kind, serial, days, now, crtp, err, cap);
 	if (rc == 0 && keep != NULL)
 		*keep = k;
 	else
@@ -180,12 +180,14 @@ provision_init(const char *pki, int64_t now, char *err, size_t cap)
 	if (pki_ca_create(c, pki, "Linecrew fleet CA", PROVISION_CA_DAYS, now, err, cap) == -1)
 		goto out;
 	if (path(kp, pki, "gateway.key", NULL) || path(cp, pki, "gateway.crt", NULL) ||
-	    identity(c, pki, kp, cp, PROVISION_GATEWAY_CN, PKI_CLIENT, now, &gw, err, cap))
+	    identity(c, pki, kp, cp, PROVISION_GATEWAY_CN, PKI_CLIENT, now, PROVISION_CERT_DAYS, &gw,
+	    err, cap))
 		goto out;
 	if (path(kp, pki, "gateway.pub", NULL) || crypto_key_save(gw, 0, kp, err, cap))
 		goto out;
 	if (path(kp, pki, "broker.key", NULL) || path(cp, pki, "broker.crt", NULL) ||
-	    identity(c, pki, kp, cp, PROVISION_BROKER_CN, PKI_SERVER, now, NULL, err, cap))
+	    identity(c, pki, kp, cp, PROVISION_BROKER_CN, PKI_SERVER, now, PROVISION_CERT_DAYS,
+	    NULL, err, cap))
 		goto out;
 	give_to_broker(kp);
 	if (path(dp, pki, "devices", NULL) || (mkdir(dp, 0700) != 0 && errno != EEXIST)) {
@@ -227,7 +229,7 @@ provision_is_revoked(const char *pki, const char *dev)
 
 int
 provision_device(const char *pki, const char *dev, const char *mqtt_host, int mqtt_port,
-    int64_t now, char *err, size_t cap)
+    int64_t now, int days, char *err, size_t cap)
 {
 	char dir[PROVISION_PATH_MAX], kp[PROVISION_PATH_MAX], cp[PROVISION_PATH_MAX];
 	char from[PROVISION_PATH_MAX], conf[2048];
@@ -252,7 +254,8 @@ provision_device(const char *pki, const char *dev, const char *mqtt_host, int mq
 		goto out;
 	}
 	if (path(kp, dir, "device.key", NULL) || path(cp, dir, "device.crt", NULL) ||
-	    identity(c, pki, kp, cp, dev, PKI_CLIENT, now, NULL, err, cap))
+	    identity(c, pki, kp, cp, dev, PKI_CLIENT, now, days > 0 ? days : PROVISION_CERT_DAYS,
+	    NULL, err, cap))
 		goto out;
 	if (path(from, pki, "ca.crt", NULL) || path(kp, dir, "ca.crt", NULL) ||
 	    copy(from, kp, 0644, err, cap))
@@ -431,9 +434,7 @@ provision_broker(const char *pki, const char *out, const struct provision_broker
 	    "# TLS only: every client presents a certificate of the fleet CA; its common\n"
 	    "# name is the user name, and the user name is the client id, so one unit\n"
 	    "# cannot take over another's session. The ACL gives each identity its topics.\n"
-	    "per_listener_settings false\n"
-	    "allow_anonymous false\n"
-	    "acl_file %s\n"
+	    "per_listener_settings true\n"
 	    "set_tcp_nodelay true\n"
 	    "# Persistence is saved every second: a PUBACK is still no proof of delivery\n"
 	    "# (the gateway waits for the device's own ack), but a broker restart loses\n"
@@ -448,6 +449,8 @@ provision_broker(const char *pki, const char *out, const struct provision_broker
 	    "log_dest stderr\n"
 	    "log_type error\nlog_type warning\nlog_type notice\n\n"
 	    "listener %d %s\n"
+	    "allow_anonymous false\n"
+	    "acl_file %s\n"
 	    "cafile %s/ca.crt\n"
 	    "certfile %s/broker.crt\n"
 	    "keyfile %s/broker.key\n"
@@ -455,15 +458,18 @@ provision_broker(const char *pki, const char *out, const struct provision_broker
 	    "use_identity_as_username true\n"
 	    "use_username_as_clientid true\n"
 	    "tls_version tlsv1.2\n",
-	    aclp, b->persist_dir, b->max_queued > 0 ? b->max_queued : 1000, b->port,
-	    b->bind ? b->bind : "127.0.0.1", pki, pki, pki);
+	    b->persist_dir, b->max_queued > 0 ? b->max_queued : 1000, b->port,
+	    b->bind ? b->bind : "127.0.0.1", aclp, pki, pki, pki);
 	if (n < 0 || (size_t)n >= sizeof(conf))
 		return fail(err, cap, "broker: configuration too long");
 	if (b->dev_plain_port > 0) {
 		int m = snprintf(conf + n, sizeof(conf) - (size_t)n,
-		    "\n# DEVELOPMENT ONLY (--dev-plain): a plain listener on loopback, with\n"
-		    "# the same ACL; clients must still give a user name.\n"
-		    "listener %d 127.0.0.1\n", b->dev_plain_port);
+		    "\n# DEVELOPMENT ONLY (--dev-plain-port): a plain listener on loopback with\n"
+		    "# the same ACL. The user name here is only claimed, not proven: anyone on\n"
+		    "# this host can claim any identity. Never in production.\n"
+		    "listener %d 127.0.0.1\n"
+		    "allow_anonymous true\n"
+		    "acl_file %s\n", b->dev_plain_port, aclp);
 
 		if (m < 0 || (size_t)m >= sizeof(conf) - (size_t)n)
 			return fail(err, cap, "broker: configuration too long");

@@ -40,9 +40,10 @@ struct provision_broker {
 
 /* Create the CA, the gateway's and the broker's identities. Refuses an existing CA. */
 int	provision_init(const char *pki, int64_t now_ms, char *err, size_t errcap);
-/* Issue (or re-issue) a device's identity and bundle. A revoked id stays revoked. */
+/* Issue (or re-issue) a device's identity and bundle, its certificate valid
+ * from now_ms for days (0 = PROVISION_CERT_DAYS). A revoked id stays revoked. */
 int	provision_device(const char *pki, const char *dev, const char *mqtt_host,
-	    int mqtt_port, int64_t now_ms, char *err, size_t errcap);
+	    int mqtt_port, int64_t now_ms, int days, char *err, size_t errcap);
 /* Revoke a device: listed in PKI/revoked; the next ACL omits it. */
 int	provision_revoke(const char *pki, const char *dev, char *err, size_t errcap);
 /* 1 revoked, 0 not, -1 error. */

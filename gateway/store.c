@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "db.h"
 #include "gateway.h"
 #include "log.h"
@@ -111,7 +112,23 @@ static const char mig_v2[] =
 	"  note TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL);"
 	"CREATE INDEX outages_end ON outages(end_ms);";
 
-static const char *const migrations[] = { mig_v1, mig_v2 };
+/* Schema version 3: security (issue 6). API tokens, stored as SHA-256 of the
+ * secret only; the audit hash chain over every timeline entry and every stored
+ * device event (README "Tamper-evident record"), append-only like the timeline. */
+static const char mig_v3[] =
+	"CREATE TABLE tokens ("
+	"  name TEXT PRIMARY KEY, role TEXT NOT NULL, dept TEXT NOT NULL DEFAULT '',"
+	"  hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);"
+	"CREATE TABLE audit ("
+	"  n INTEGER PRIMARY KEY, tbl TEXT NOT NULL, ref TEXT NOT NULL, hash TEXT NOT NULL);"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	"  BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	"  BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+	"CREATE TRIGGER device_events_no_delete BEFORE DELETE ON device_events"
+	"  BEGIN SELECT RAISE(ABORT, 'device events are kept'); END;";
+
+static const char *const migrations[] = { mig_v1, mig_v2, mig_v3 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* The columns of orders, in the order of struct order's binding below. */
@@ -157,10 +174,20 @@ enum stmt_id {
 	S_SHIFT_UNFINISHED, S_ORDER_LINKED, S_OUT_INSERT, S_OUT_LIST, S_OUT_ACTIVE, S_N
 };
 
+/* Statements of the security section (end of this file). */
+enum sec_id {
+	SEC_AUDIT_HEAD, SEC_AUDIT_INSERT, SEC_TOKEN_ADD, SEC_TOKEN_FIND, SEC_N
+};
+
 struct store {
 	sqlite3	       *db;
 	sqlite3_stmt   *st[S_N];
+	sqlite3_stmt   *sec[SEC_N];
 };
+
+static int	audit_append(struct store *, const char *tbl, const char *ref,
+		    const unsigned char *canon, size_t len);
+static int	sec_prepare(struct store *);
 
 #define OPEN_STATES	"('recorded','dispatched','delivered','accepted','arrived'," \
 			"'completed','reopened')"
@@ -529,7 +556,7 @@ store_open(const char *path)
 		free(s);
 		return NULL;
 	}
-	if (prepare_all(s) == -1) {
+	if (prepare_all(s) == -1 || sec_prepare(s) == -1) {
 		store_close(s);
 		return NULL;
 	}
@@ -543,6 +570,8 @@ store_close(struct store *s)
 		return;
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(s->st[i]);
+	for (int i = 0; i < SEC_N; i++)
+		sqlite3_finalize(s->sec[i]);
 	db_close(s->db);
 	free(s);
 }
@@ -770,6 +799,17 @@ store_tl_append(struct store *s, const char *order_id, const char *kind, int64_t
 	db_bind_text(st, 7, detail ? detail : "{}");
 	if (step_done(s, st, "timeline append") == -1)
 		return -1;
+	{
+		/* The same transaction links the entry into the audit chain. */
+		struct store_canon c;
+		char ref[PROTO_ID_MAX + 24];
+
+		store_canon_tl(&c, order_id, next, kind, at_ms, rx_ms, actor,
+		    detail ? detail : "{}");
+		snprintf(ref, sizeof(ref), "%s#%lld", order_id, (long long)next);
+		if (c.overflow || audit_append(s, "timeline", ref, c.buf, c.len) == -1)
+			return -1;
+	}
 	if (seq)
 		*seq = (int)next;
 	return 0;
@@ -957,7 +997,19 @@ store_event_insert(struct store *s, const char *eid, const char *dev, uint64_t s
 	sqlite3_bind_text(st, 9, payload, (int)len, SQLITE_TRANSIENT);
 	if (step_done(s, st, "event insert") == -1)
 		return -1;
-	return sqlite3_changes(s->db) == 1;
+	if (sqlite3_changes(s->db) != 1)
+		return 0;
+	{
+		/* A stored event (with its signature, when it is evidence) is
+		 * linked into the audit chain in the same transaction. */
+		struct store_canon c;
+
+		store_canon_ev(&c, eid, dev, (int64_t)seq, order_id ? order_id : "", type,
+		    at_ms, rx_ms, status, payload, len);
+		if (c.overflow || audit_append(s, "device_events", eid, c.buf, c.len) == -1)
+			return -1;
+	}
+	return 1;
 }
 
 int
@@ -1182,4 +1234,271 @@ store_outage_list(struct store *s, int64_t at_ms, store_outage_cb cb, void *arg)
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : step_err(s, "outage list");
+}
+
+/* ---- security: audit chain and API tokens (issue 6) ---- */
+
+static int
+sec_prepare(struct store *s)
+{
+	static const struct { enum sec_id id; const char *sql; } q[] = {
+		{ SEC_AUDIT_HEAD, "SELECT hash FROM audit ORDER BY n DESC LIMIT 1" },
+		{ SEC_AUDIT_INSERT, "INSERT INTO audit (tbl, ref, hash) VALUES (?1, ?2, ?3)" },
+		{ SEC_TOKEN_ADD, "INSERT INTO tokens (name, role, dept, hash, created_ms)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5)" },
+		{ SEC_TOKEN_FIND, "SELECT name, role, dept, hash FROM tokens WHERE hash = ?1" },
+	};
+
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+		if (db_prepare(s->db, q[i].sql, &s->sec[q[i].id]) == -1)
+			return -1;
+	return 0;
+}
+
+static sqlite3_stmt *
+sec(struct store *s, enum sec_id id)
+{
+	sqlite3_reset(s->sec[id]);
+	sqlite3_clear_bindings(s->sec[id]);
+	return s->sec[id];
+}
+
+/* Append one field as "<decimal length>:<bytes>," so no two different rows
+ * have the same bytes. */
+static void
+canon_field(struct store_canon *c, const void *p, size_t n)
+{
+	char num[24];
+	int k = snprintf(num, sizeof(num), "%zu:", n);
+
+	if (c->overflow)
+		return;
+	if (k < 0 || c->len + (size_t)k + n + 1 > sizeof(c->buf)) {
+		c->overflow = 1;
+		return;
+	}
+	memcpy(c->buf + c->len, num, (size_t)k);
+	c->len += (size_t)k;
+	memcpy(c->buf + c->len, p, n);
+	c->len += n;
+	c->buf[c->len++] = ',';
+}
+
+static void
+canon_str(struct store_canon *c, const char *v)
+{
+	canon_field(c, v, strlen(v));
+}
+
+static void
+canon_int(struct store_canon *c, int64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%lld", (long long)v);
+	canon_str(c, num);
+}
+
+void
+store_canon_tl(struct store_canon *c, const char *order_id, int64_t seq, const char *kind,
+    int64_t at_ms, int64_t rx_ms, const char *actor, const char *detail)
+{
+	c->len = 0;
+	c->overflow = 0;
+	canon_str(c, "timeline");
+	canon_str(c, order_id);
+	canon_int(c, seq);
+	canon_str(c, kind);
+	canon_int(c, at_ms);
+	canon_int(c, rx_ms);
+	canon_str(c, actor);
+	canon_str(c, detail);
+}
+
+void
+store_canon_ev(struct store_canon *c, const char *eid, const char *dev, int64_t seq,
+    const char *order_id, const char *type, int64_t at_ms, int64_t rx_ms, const char *status,
+    const char *payload, size_t len)
+{
+	c->len = 0;
+	c->overflow = 0;
+	canon_str(c, "device_events");
+	canon_str(c, eid);
+	canon_str(c, dev);
+	canon_int(c, seq);
+	canon_str(c, order_id);
+	canon_str(c, type);
+	canon_int(c, at_ms);
+	canon_int(c, rx_ms);
+	canon_str(c, status);
+	canon_field(c, payload, len);
+}
+
+void
+store_chain_hash(const char *prev_hex, const unsigned char *canon, size_t len,
+    char out[2 * CRYPTO_SHA256_LEN + 1])
+{
+	unsigned char prev[CRYPTO_SHA256_LEN], h[CRYPTO_SHA256_LEN];
+	unsigned char *buf;
+
+	memset(prev, 0, sizeof(prev));	/* the genesis row chains to 32 zero bytes */
+	if (prev_hex != NULL && prev_hex[0] != '\0' &&
+	    crypto_unhex(prev_hex, prev, sizeof(prev)) == -1)
+		memset(prev, 0xff, sizeof(prev));	/* garbage: can never verify */
+	if ((buf = malloc(sizeof(prev) + len)) == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	memcpy(buf, prev, sizeof(prev));
+	memcpy(buf + sizeof(prev), canon, len);
+	crypto_sha256(buf, sizeof(prev) + len, h);
+	free(buf);
+	crypto_hex(h, sizeof(h), out);
+}
+
+static int
+audit_append(struct store *s, const char *tbl, const char *ref, const unsigned char *canon,
+    size_t len)
+{
+	sqlite3_stmt *st = sec(s, SEC_AUDIT_HEAD);
+	char prev[2 * CRYPTO_SHA256_LEN + 1] = "", h[2 * CRYPTO_SHA256_LEN + 1];
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		db_col_text(st, 0, prev, sizeof(prev));
+	else if (rc != SQLITE_DONE)
+		return step_err(s, "audit head");
+	sqlite3_reset(st);
+	store_chain_hash(prev, canon, len, h);
+	if (h[0] == '\0')
+		return step_err(s, "audit hash (out of memory)");
+	st = sec(s, SEC_AUDIT_INSERT);
+	db_bind_text(st, 1, tbl);
+	db_bind_text(st, 2, ref);
+	db_bind_text(st, 3, h);
+	return step_done(s, st, "audit append");
+}
+
+int
+store_audit_walk(struct store *s, store_audit_cb cb, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	struct store_audit_row *r;
+	int rc, stop = 0;
+
+	/* The source row is read back by its key; a missing one gives NULLs
+	 * (kind "missing"), which the walker reports as a broken link. */
+	static const char sql[] =
+	    "SELECT a.n, a.tbl, a.ref, a.hash,"
+	    " t.order_id, t.seq, t.kind, t.at_ms, t.rx_ms, t.actor, t.detail,"
+	    " e.eid, e.dev, e.seq, e.order_id, e.type, e.at_ms, e.rx_ms, e.status, e.payload"
+	    " FROM audit a"
+	    " LEFT JOIN timeline t ON a.tbl = 'timeline'"
+	    "  AND t.order_id || '#' || t.seq = a.ref"
+	    " LEFT JOIN device_events e ON a.tbl = 'device_events' AND e.eid = a.ref"
+	    " ORDER BY a.n";
+
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return -1;
+	if (db_prepare(s->db, sql, &st) == -1) {
+		free(r);
+		return -1;
+	}
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char a[PROTO_ID_MAX + 24], b[GW_WORD_MAX + 8], d[GW_WORD_MAX + 8];
+		char e[GW_WORD_MAX + 8], f[PROTO_ID_MAX + 24];
+		const char *detail, *payload;
+
+		memset(r, 0, sizeof(*r));
+		r->n = db_col_i64(st, 0, 0);
+		db_col_text(st, 1, r->tbl, sizeof(r->tbl));
+		db_col_text(st, 2, r->ref, sizeof(r->ref));
+		db_col_text(st, 3, r->hash, sizeof(r->hash));
+		if (strcmp(r->tbl, "timeline") == 0 && sqlite3_column_type(st, 4) != SQLITE_NULL) {
+			detail = (const char *)sqlite3_column_text(st, 10);
+			store_canon_tl(&r->canon, db_col_text(st, 4, a, sizeof(a)),
+			    db_col_i64(st, 5, 0), db_col_text(st, 6, b, sizeof(b)),
+			    db_col_i64(st, 7, 0), db_col_i64(st, 8, 0),
+			    db_col_text(st, 9, d, sizeof(d)), detail ? detail : "");
+			r->found = 1;
+		} else if (strcmp(r->tbl, "device_events") == 0 &&
+		    sqlite3_column_type(st, 11) != SQLITE_NULL) {
+			payload = (const char *)sqlite3_column_text(st, 19);
+			snprintf(r->dev, sizeof(r->dev), "%s", (const char *)sqlite3_column_text(st,
+			    12));
+			db_col_text(st, 15, r->type, sizeof(r->type));
+			db_col_text(st, 18, r->status, sizeof(r->status));
+			store_canon_ev(&r->canon, db_col_text(st, 11, a, sizeof(a)), r->dev,
+			    db_col_i64(st, 13, 0), db_col_text(st, 14, f, sizeof(f)), r->type,
+			    db_col_i64(st, 16, 0), db_col_i64(st, 17, 0),
+			    db_col_text(st, 18, e, sizeof(e)), payload ? payload : "",
+			    payload ? (size_t)sqlite3_column_bytes(st, 19) : 0);
+			r->payload = payload;
+			r->payload_len = payload ? (size_t)sqlite3_column_bytes(st, 19) : 0;
+			r->found = 1;
+		}
+		stop = cb(r, arg);
+	}
+	sqlite3_finalize(st);
+	free(r);
+	return stop < 0 ? -1 : 0;
+}
+
+int64_t
+store_count(struct store *s, const char *table)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[128];
+	int64_t v = -1;
+
+	/* table is one of our own names, never input. */
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", table);
+	if (db_prepare(s->db, sql, &st) == -1)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = db_col_i64(st, 0, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int
+store_token_add(struct store *s, const struct token *t, int64_t now_ms)
+{
+	sqlite3_stmt *st = sec(s, SEC_TOKEN_ADD);
+
+	db_bind_text(st, 1, t->name);
+	db_bind_text(st, 2, t->role);
+	db_bind_text(st, 3, t->dept);
+	db_bind_text(st, 4, t->hash);
+	sqlite3_bind_int64(st, 5, now_ms);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		int ext = sqlite3_extended_errcode(s->db);
+
+		sqlite3_reset(st);
+		if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE)
+			return 0;
+		return step_err(s, "token add");
+	}
+	sqlite3_reset(st);
+	return 1;
+}
+
+int
+store_token_find(struct store *s, const char *hash, struct token *out)
+{
+	sqlite3_stmt *st = sec(s, SEC_TOKEN_FIND);
+	int rc;
+
+	db_bind_text(st, 1, hash);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		db_col_text(st, 0, out->name, sizeof(out->name));
+		db_col_text(st, 1, out->role, sizeof(out->role));
+		db_col_text(st, 2, out->dept, sizeof(out->dept));
+		db_col_text(st, 3, out->hash, sizeof(out->hash));
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : step_err(s, "token find");
 }

@@ -389,11 +389,15 @@ proto_decode_down(const void *payload, size_t len, struct proto_down *out,
 	memset(out, 0, sizeof(*out));
 	if (err != NULL)
 		memset(err, 0, sizeof(*err));
-	dec_begin(&d, payload, len, &root, down_name, PROTO_DOWN_SYNC + 1, &type);
+	dec_begin(&d, payload, len, &root, down_name, PROTO_DOWN_DELAY_REQUEST + 1, &type);
 	out->type = (enum proto_down_type)type;
-	dec_id(&d, root, "", "msg_id", type == PROTO_DOWN_ORDER || type == PROTO_DOWN_CANCEL,
+	dec_id(&d, root, "", "msg_id", type == PROTO_DOWN_ORDER || type == PROTO_DOWN_CANCEL ||
+	    type == PROTO_DOWN_DELAY_REQUEST,
 	    out->msg_id);
 	dec_int(&d, root, "", "at", 1, 1, PJ_INT_LIMIT, &out->at_ms);
+	/* Replay protection of authenticated downlink (optional members). */
+	dec_int(&d, root, "", "n", 0, 1, PJ_INT_LIMIT, &out->n);
+	dec_int(&d, root, "", "tx", 0, 1, PJ_INT_LIMIT, &out->tx_ms);
 	if (d.rc == PROTO_OK) {
 		switch (out->type) {
 		case PROTO_DOWN_ORDER:
@@ -401,6 +405,7 @@ proto_decode_down(const void *payload, size_t len, struct proto_down *out,
 				dec_order(&d, o, &out->order);
 			break;
 		case PROTO_DOWN_CANCEL:
+		case PROTO_DOWN_DELAY_REQUEST:
 			dec_id(&d, root, "", "order_id", 1, out->order_id);
 			dec_str(&d, root, "", "reason", 1, out->reason, PROTO_NAME_MAX,
 			    S_ONELINE | S_NONEMPTY);
@@ -858,11 +863,16 @@ proto_encode_down(const struct proto_down *m, char *buf, size_t cap, size_t *len
 		return e.rc;
 	enc_optstr(&e, root, "msg_id", m->msg_id, PROTO_ID_MAX);
 	enc_int(&e, root, "at", m->at_ms);
+	if (m->n > 0) {
+		enc_int(&e, root, "n", m->n);
+		enc_int(&e, root, "tx", m->tx_ms);
+	}
 	switch (m->type) {
 	case PROTO_DOWN_ORDER:
 		enc_order(&e, root, &m->order);
 		break;
 	case PROTO_DOWN_CANCEL:
+	case PROTO_DOWN_DELAY_REQUEST:
 		enc_str(&e, root, "order_id", m->order_id, PROTO_ID_MAX);
 		enc_str(&e, root, "reason", m->reason, PROTO_NAME_MAX);
 		break;

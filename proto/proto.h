@@ -128,6 +128,8 @@ enum proto_down_type {
 	PROTO_DOWN_CANCEL,	/* withdraw an order (reassigned, cancelled) */
 	PROTO_DOWN_ACK,		/* application ack of device events by event id */
 	PROTO_DOWN_SYNC,	/* reconcile: the complete set of the device's open orders */
+	PROTO_DOWN_DELAY_REQUEST,	/* the completion limit passed with no delay reason:
+				 * ask the crew for one (msg_id, order_id, reason) */
 };
 const char *proto_down_type_name(enum proto_down_type);
 
@@ -136,9 +138,15 @@ struct proto_down {
 	char		msg_id[PROTO_ID_MAX];	/* order, cancel: unique per push; the
 						 * device echoes it in its "delivered" event */
 	int64_t		at_ms;			/* gateway time of sending */
+	int64_t		n;			/* 0 = absent; else the per-device downlink
+						 * counter, strictly increasing (authenticated
+						 * downlink: the device refuses n <= last seen) */
+	int64_t		tx_ms;			/* with n: gateway time of this transmission
+						 * (the device refuses it outside its window) */
 	struct proto_order order;		/* ORDER */
-	char		order_id[PROTO_ID_MAX];	/* CANCEL */
-	char		reason[PROTO_NAME_MAX];	/* CANCEL: "reassigned", "cancelled" ... */
+	char		order_id[PROTO_ID_MAX];	/* CANCEL, DELAY_REQUEST */
+	char		reason[PROTO_NAME_MAX];	/* CANCEL: "reassigned", "cancelled" ...;
+						 * DELAY_REQUEST: "completion_limit" */
 	int		neids;			/* ACK */
 	char		eids[PROTO_ACK_MAX][PROTO_EID_MAX];
 	int		nopen;			/* SYNC */

@@ -233,6 +233,7 @@ static const char *const down_names[] = {
 	[PROTO_DOWN_CANCEL] = "cancel",
 	[PROTO_DOWN_ACK] = "ack",
 	[PROTO_DOWN_SYNC] = "sync",
+	[PROTO_DOWN_DELAY_REQUEST] = "delay_request",
 };
 
 const char *

@@ -32,13 +32,17 @@ def main():
         print("Linecrew demo: a power-outage call, from the 95598 agent to the crew and back.")
         print("Everything runs on this machine; logs of every process are in %s" % run.dir)
 
-        say("1/8", "Starting a private mosquitto broker on loopback ...")
+        say("1/8", "Provisioning the fleet and starting a private mosquitto broker on loopback ...")
         port = run.start_broker()
-        print("    mosquitto listening on 127.0.0.1:%d (persistent sessions, TCP_NODELAY)" % port)
+        print("    `linecrew provision` made the fleet CA, the gateway's, the broker's and each")
+        print("    unit's keys and certificates in %s, and the broker's TLS-only" % run.pki)
+        print("    configuration with a per-device ACL; mosquitto listens on 127.0.0.1:%d (TLS)" % port)
 
         say("2/8", "Starting the gateway: SQLite store, HTTP API, MQTT, SLA engine ...")
         run.start_gateway()
         print("    gateway at %s, database %s" % (run.url(), run.path("gateway.db")))
+        print("    connected to the broker with its certificate; every message to and from a")
+        print("    unit is authenticated end to end; the API needs a token (`linecrew token add`)")
 
         say("3/8", "Registering two repair crews and starting their handhelds ...")
         run.cli("crew", "add", "crew-north", "--device", "dev-01", "--name", "Xincheng repair team")
@@ -60,7 +64,8 @@ def main():
         print("    the agent recorded order %s (fault repair: line fault outage)" % oid)
 
         say("5/8", "The shift supervisor reviews it and dispatches crew-north. Timeline, live:")
-        watch = subprocess.Popen([os.path.join(harness.BIN, "linecrew"), "-u", run.url(), "watch",
+        watch = subprocess.Popen([os.path.join(harness.BIN, "linecrew"), "-u", run.url(),
+                                  "--token", run.token, "watch",
                                   oid, "--until", "callback", "--timeout", "300"],
                                  stdout=subprocess.PIPE, text=True)
         shown = []
@@ -103,6 +108,9 @@ def main():
 
         say("8/8", "The order as a manager or an auditor sees it:")
         print(run.cli("order", "show", oid).stdout.rstrip())
+        audit = run.linecrew("audit", "verify", "--db", run.path("gateway.db"), "--pki", run.pki)
+        print("\n    $ linecrew audit verify --db gateway.db --pki pki")
+        print("    " + audit.stdout.strip())
         o = run.order(oid)
         print("\nFigures from this run:")
         print("    review -> device's own ack:   %d ms" % ack_ms)

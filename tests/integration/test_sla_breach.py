@@ -7,6 +7,7 @@ for a delay reason -- as timeline events and in the order's stages. Also: a comp
 forwarded to a department gets a working-day deadline from the calendar file and the
 department's result makes a callback due; a report inside a registered planned outage is
 answered and not dispatched; the compliance report comes as JSON and as CSV."""
+import json
 import os
 import sys
 import time
@@ -78,6 +79,19 @@ def main():
         req = [e for e in o["timeline"] if e["kind"] == "delay_requested"]
         t.check(len(req) == 1 and req[0]["detail"]["device"] == "dev-01",
                 "one delay_requested event naming the crew's device", req)
+        t.check(bool(req) and req[0]["detail"].get("msg_id"),
+                "the request is pushed to the unit (an outbox message)", req)
+
+        def asked():
+            st = json.loads(run.devcmd("dev-01", "orders", "--json").stdout)
+            return any(x.get("id") == oid and x.get("delay_due") for x in st["orders"])
+        harness.wait_for(asked, 20, "the unit to prompt the crew for a delay reason")
+        t.check(True, "the crew's unit prompts for a delay reason on the gateway's request")
+        run.devcmd("dev-01", "delay", oid, "--reason", "materials", "--eta", "120",
+                   "transformer on order from stores")
+        o = run.wait_timeline(oid, "delay", 20)
+        t.eq((o.get("delay") or {}).get("reason"), "materials", "the crew's reason reaches the order")
+        t.check(not asked(), "the unit stops prompting once a reason is sent")
         run.api("POST", "/api/v1/test/clock", {"advance_ms": 60 * MIN})
         o = run.order(oid)
         t.eq(kinds(o).count("delay_requested"), 1, "the request is made once")

@@ -1348,7 +1348,7 @@ test_error_messages(void **state)
 	assert_int_equal(proto_decode_down("{\"v\":1,\"type\":\"x\"}", 18, &d, &err),
 	    PROTO_E_TYPE);
 	assert_string_equal(err.msg,
-	    "type: \"x\" is not a message of this topic (one of order, cancel, ack, sync)");
+	    "type: \"x\" is not a message of this topic (one of order, cancel, ack, sync, delay_request)");
 }
 
 /* ---- pj_* readers directly ---- */
@@ -1418,6 +1418,38 @@ test_pj_readers(void **state)
 	assert_string_equal(err.msg, "a[2]: x 1");
 }
 
+/* The gateway's request for a delay reason: round trip, and its required fields. */
+static void
+test_delay_request(void **state)
+{
+	struct proto_down *d = calloc(1, sizeof(*d)), *b = calloc(1, sizeof(*b));
+	struct proto_error err;
+	char buf[1024];
+	size_t len;
+	const char *bad = "{\"v\":1,\"type\":\"delay_request\",\"msg_id\":\"LC-1.d2\","
+	    "\"at\":1795597424000,\"reason\":\"completion_limit\"}";
+
+	(void)state;
+	d->type = PROTO_DOWN_DELAY_REQUEST;
+	snprintf(d->msg_id, sizeof(d->msg_id), "LC-20261125-0001.d3");
+	snprintf(d->order_id, sizeof(d->order_id), "LC-20261125-0001");
+	snprintf(d->reason, sizeof(d->reason), "completion_limit");
+	d->at_ms = 1795597424000LL;
+	assert_int_equal(proto_encode_down(d, buf, sizeof(buf), &len), PROTO_OK);
+	assert_non_null(strstr(buf, "\"type\":\"delay_request\""));
+	assert_int_equal(proto_decode_down(buf, len, b, &err), PROTO_OK);
+	assert_int_equal(b->type, PROTO_DOWN_DELAY_REQUEST);
+	assert_string_equal(b->order_id, d->order_id);
+	assert_string_equal(b->msg_id, d->msg_id);
+	assert_string_equal(b->reason, "completion_limit");
+	assert_string_equal(proto_down_type_name(PROTO_DOWN_DELAY_REQUEST), "delay_request");
+	/* order_id is required */
+	assert_int_equal(proto_decode_down(bad, strlen(bad), b, &err), PROTO_E_MISSING);
+	assert_string_equal(err.field, "order_id");
+	free(d);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -1444,6 +1476,7 @@ main(void)
 		cmocka_unit_test(test_out_zeroed_on_failure),
 		cmocka_unit_test(test_error_messages),
 		cmocka_unit_test(test_pj_readers),
+		cmocka_unit_test(test_delay_request),
 	};
 
 	return cmocka_run_group_tests_name("proto_codec", tests, NULL, NULL);

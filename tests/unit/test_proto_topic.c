@@ -210,7 +210,7 @@ test_enum_names(void **state)
 	assert_null(proto_crs_name((enum proto_crs)-1));
 	assert_null(proto_delay_name((enum proto_delay_reason)PROTO_DELAY_NREASONS));
 	assert_null(proto_ev_type_name((enum proto_ev_type)7));
-	assert_null(proto_down_type_name((enum proto_down_type)4));
+	assert_null(proto_down_type_name((enum proto_down_type)5));
 }
 
 static void

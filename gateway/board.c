@@ -1,0 +1,667 @@
+/*
+ * board.c: the supervisor's and dispatcher's tools over the store and libmaps:
+ * which crew to send (the ranking of maps_rank_crews fed with each crew's duty
+ * state, its device's last good position and the order's arrival deadline),
+ * outage clusters among open repairs (maps_cluster), and the board's map
+ * (maps_svg_render).
+ *
+ * It reads only: nothing here writes the store or decides anything. The
+ * supervisor chooses from the ranking and acts through order.c (review,
+ * order_reassign, order_link). The duty state of a crew is derived, not
+ * stored: on duty = its device was heard within rank_seen_min; free = it holds
+ * no order; finishing = every order it holds has arrived on site, and it is
+ * expected free rank_repair_min after the latest arrival.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "gateway.h"
+#include "log.h"
+
+#define MS_PER_MIN		60000LL
+#define BOARD_PAD_FRAC		0.15	/* map frame: margin around the points */
+#define BOARD_MIN_SPAN_DEG	0.02	/* map frame: at least ~2 km across */
+
+enum maps_crew_state
+board_crew_state(int64_t now_ms, int64_t last_seen_ms, int seen_min, int held,
+    int held_arrived, int64_t last_arrival_ms, int repair_min, int64_t *free_at_ms)
+{
+	*free_at_ms = 0;
+	if (last_seen_ms <= 0 || now_ms - last_seen_ms > (int64_t)seen_min * MS_PER_MIN)
+		return MAPS_CREW_OFF;
+	if (held <= 0)
+		return MAPS_CREW_FREE;
+	if (held_arrived < held)
+		return MAPS_CREW_BUSY;
+	*free_at_ms = last_arrival_ms + (int64_t)repair_min * MS_PER_MIN;
+	return MAPS_CREW_FINISHING;
+}
+
+void
+board_rank_params(const struct gw_conf *cf, struct maps_rank_params *p)
+{
+	maps_rank_defaults(p);
+	for (int i = 0; i < 3; i++)
+		p->speed_kmh[i] = cf->rank_speed_kmh[i];
+	p->detour = cf->rank_detour;
+	p->setup_s = cf->rank_setup_min * 60.0;
+	p->drift_kmh = cf->rank_drift_kmh;
+	p->drift_max_m = cf->rank_drift_max_km * 1000.0;
+	p->max_pos_age_s = (double)cf->rank_pos_max_age_min * 60.0;
+}
+
+int64_t
+board_next_deadline(const struct order *o, const struct lc_clock *clk)
+{
+	struct sla_result r[SLA_NSTAGES];
+	int64_t due = 0;
+
+	sla_eval(o, clk, r);
+	for (int i = 0; i < SLA_NSTAGES; i++)
+		if (r[i].verdict == SLA_PENDING && r[i].due_ms > 0 &&
+		    (due == 0 || r[i].due_ms < due))
+			due = r[i].due_ms;
+	return due;
+}
+
+static void
+seterr(struct gw_err *err, enum gw_status st, const char *field, const char *msg)
+{
+	err->status = st;
+	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
+	snprintf(err->msg, sizeof(err->msg), "%s", msg);
+}
+
+static enum gw_status
+read_failed(struct gw_err *err)
+{
+	seterr(err, GW_E_STORE, NULL, "the store cannot be read");
+	return GW_E_STORE;
+}
+
+/* A repair with a site whose fault is not yet repaired: on the map, in clusters. */
+static int
+repair_open(const struct order *o)
+{
+	return o->type == TYPE_REPAIR && isfinite(o->lat) && isfinite(o->lon) &&
+	    (o->state == ORD_RECORDED || o->state == ORD_REOPENED ||
+	    sla_state_on_device(o->state));
+}
+
+/* ---- crews with their duty state ---- */
+
+struct bcrew {
+	struct crew	c;
+	struct device	d;
+	int		held, held_arrived;
+	int64_t		last_arrival_ms;
+};
+
+struct bcrews {
+	struct bcrew   *v;
+	size_t		n, cap;
+	int		oom;
+	const char     *skip_order;	/* the order being ranked: not "held" */
+};
+
+static int
+collect_crew(const struct crew *c, const struct device *d, int open_orders, void *arg)
+{
+	struct bcrews *b = arg;
+
+	(void)open_orders;
+	if (b->n == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 32;
+		struct bcrew *nv = realloc(b->v, ncap * sizeof(*nv));
+
+		if (nv == NULL) {
+			b->oom = 1;
+			return 1;
+		}
+		b->v = nv;
+		b->cap = ncap;
+	}
+	memset(&b->v[b->n], 0, sizeof(b->v[b->n]));
+	b->v[b->n].c = *c;
+	b->v[b->n].d = *d;
+	b->n++;
+	return 0;
+}
+
+static int
+crew_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct bcrew *)elem)->c.id);
+}
+
+/* Count the orders each crew holds (the store lists crews sorted by id). */
+static int
+count_held(const struct order *o, void *arg)
+{
+	struct bcrews *b = arg;
+	struct bcrew *bc;
+
+	if (!sla_state_on_device(o->state) || o->crew[0] == '\0' ||
+	    (b->skip_order != NULL && strcmp(o->id, b->skip_order) == 0))
+		return 0;
+	if ((bc = bsearch(o->crew, b->v, b->n, sizeof(*b->v), crew_cmp)) == NULL)
+		return 0;
+	bc->held++;
+	if (o->state == ORD_ARRIVED) {
+		bc->held_arrived++;
+		if (o->arrived_ms > bc->last_arrival_ms)
+			bc->last_arrival_ms = o->arrived_ms;
+	}
+	return 0;
+}
+
+static int
+load_crews(struct gw *gw, struct bcrews *b, const char *skip_order)
+{
+	memset(b, 0, sizeof(*b));
+	b->skip_order = skip_order;
+	if (store_crew_list(gw->store, collect_crew, b) == -1 || b->oom)
+		return -1;
+	return store_order_list(gw->store, 0, -1, BOARD_ORDERS_MAX, count_held, b);
+}
+
+static const char *
+crew_state_name(enum maps_crew_state s)
+{
+	switch (s) {
+	case MAPS_CREW_FREE:		return "free";
+	case MAPS_CREW_FINISHING:	return "finishing";
+	case MAPS_CREW_BUSY:		return "busy";
+	case MAPS_CREW_OFF:
+	default:			return "off_duty";
+	}
+}
+
+static double
+round1(double v)
+{
+	return round(v * 10.0) / 10.0;
+}
+
+static cJSON *
+candidate_json(const struct bcrew *bc, const struct maps_crew *mc, const struct maps_rank *r,
+    int64_t now)
+{
+	cJSON *j = cJSON_CreateObject(), *pos;
+
+	if (j == NULL)
+		return NULL;
+	cJSON_AddStringToObject(j, "crew", bc->c.id);
+	cJSON_AddStringToObject(j, "name", bc->c.name);
+	cJSON_AddStringToObject(j, "device", bc->c.device);
+	cJSON_AddStringToObject(j, "state", crew_state_name(mc->state));
+	if (mc->state == MAPS_CREW_FINISHING)
+		cJSON_AddNumberToObject(j, "free_at_ms", (double)mc->free_at_ms);
+	else
+		cJSON_AddNullToObject(j, "free_at_ms");
+	cJSON_AddStringToObject(j, "reach", maps_reach_name(r->reach));
+	if (r->reach == MAPS_REACH_UNKNOWN) {
+		cJSON_AddNullToObject(j, "dist_m");
+		cJSON_AddNullToObject(j, "eta_min");
+		cJSON_AddNullToObject(j, "eta_hi_min");
+		cJSON_AddNullToObject(j, "arrive_ms");
+	} else {
+		cJSON_AddNumberToObject(j, "dist_m", round(r->dist_m));
+		cJSON_AddNumberToObject(j, "eta_min", round1(r->eta_s / 60.0));
+		cJSON_AddNumberToObject(j, "eta_hi_min", round1(r->eta_hi_s / 60.0));
+		cJSON_AddNumberToObject(j, "arrive_ms", (double)r->arrive_ms);
+	}
+	if (isfinite(mc->lat) && isfinite(mc->lon) && mc->pos_ms > 0 &&
+	    (pos = cJSON_AddObjectToObject(j, "pos")) != NULL) {
+		cJSON_AddNumberToObject(pos, "lat", mc->lat);
+		cJSON_AddNumberToObject(pos, "lon", mc->lon);
+		cJSON_AddNumberToObject(pos, "at_ms", (double)mc->pos_ms);
+		cJSON_AddNumberToObject(j, "pos_age_s",
+		    round((double)(now > mc->pos_ms ? now - mc->pos_ms : 0) / 1000.0));
+	} else {
+		cJSON_AddNullToObject(j, "pos");
+		cJSON_AddNullToObject(j, "pos_age_s");
+	}
+	return j;
+}
+
+enum gw_status
+board_candidates(struct gw *gw, const char *id, cJSON **out, struct gw_err *err)
+{
+	struct maps_rank_params p;
+	struct bcrews b;
+	struct maps_crew *mc = NULL;
+	struct maps_rank *rk = NULL;
+	struct order *o;
+	int64_t now = clock_wall(gw->clock), due;
+	enum gw_status st = GW_E_STORE;
+	cJSON *j = NULL, *cand, *excl, *site, *x;
+	char rerr[160];
+	long n;
+	int rc;
+
+	*out = NULL;
+	memset(&b, 0, sizeof(b));
+	if ((o = malloc(sizeof(*o))) == NULL)
+		goto oom;
+	if ((rc = store_order_get(gw->store, id, o)) == -1) {
+		st = read_failed(err);
+		goto out;
+	}
+	if (rc == 0) {
+		seterr(err, GW_E_NOTFOUND, NULL, "no such order");
+		st = GW_E_NOTFOUND;
+		goto out;
+	}
+	if (o->type != TYPE_REPAIR || !isfinite(o->lat) || !isfinite(o->lon) ||
+	    !(o->state == ORD_RECORDED || o->state == ORD_REOPENED ||
+	    o->state == ORD_DISPATCHED || o->state == ORD_DELIVERED ||
+	    o->state == ORD_ACCEPTED)) {
+		snprintf(rerr, sizeof(rerr), "order %s is a %s in state %s: crews are ranked "
+		    "for repairs awaiting dispatch or on their way", o->id,
+		    taxonomy_type_name(o->type), order_state_name(o->state));
+		seterr(err, GW_E_CONFLICT, NULL, rerr);
+		st = GW_E_CONFLICT;
+		goto out;
+	}
+	/* A dispatched order keeps its deadline (reassignment does not restart
+	 * it); one not yet dispatched would start its clock now. */
+	if (sla_state_on_device(o->state) && o->dispatched_ms > 0)
+		due = o->dispatched_ms + (int64_t)o->lim.arrive_min * MS_PER_MIN;
+	else
+		due = now + (int64_t)o->lim.arrive_min * MS_PER_MIN;
+	if (load_crews(gw, &b, o->id) == -1) {
+		st = b.oom ? GW_E_STORE : read_failed(err);
+		if (b.oom)
+			goto oom;
+		goto out;
+	}
+	if (b.n > 0) {
+		mc = calloc(b.n, sizeof(*mc));
+		rk = calloc(b.n, sizeof(*rk));
+		if (mc == NULL || rk == NULL)
+			goto oom;
+	}
+	for (size_t i = 0; i < b.n; i++) {
+		const struct bcrew *bc = &b.v[i];
+
+		mc[i].state = board_crew_state(now, bc->d.last_seen_ms, gw->conf->rank_seen_min,
+		    bc->held, bc->held_arrived, bc->last_arrival_ms, gw->conf->rank_repair_min,
+		    &mc[i].free_at_ms);
+		if (sla_state_on_device(o->state) && strcmp(bc->c.id, o->crew) == 0)
+			mc[i].state = MAPS_CREW_OFF;	/* the crew it is on: listed apart */
+		mc[i].lat = bc->d.last_lat;
+		mc[i].lon = bc->d.last_lon;
+		mc[i].pos_ms = bc->d.last_at_ms;
+		if (mc[i].pos_ms <= 0)
+			mc[i].lat = mc[i].lon = NAN;
+	}
+	board_rank_params(gw->conf, &p);
+	n = b.n == 0 ? 0 : maps_rank_crews(o->lat, o->lon, o->zone, now, due, mc, b.n, &p, rk,
+	    b.n, rerr, sizeof(rerr));
+	if (n < 0) {
+		log_warnx("order %s: ranking: %s", o->id, rerr);
+		seterr(err, GW_E_STORE, NULL, "the ranking parameters are invalid");
+		goto out;
+	}
+	if ((j = cJSON_CreateObject()) == NULL)
+		goto oom;
+	cJSON_AddStringToObject(j, "order", o->id);
+	cJSON_AddStringToObject(j, "state", order_state_name(o->state));
+	cJSON_AddStringToObject(j, "zone", maps_zone_name(o->zone));
+	cJSON_AddStringToObject(j, "zone_name", o->zone_name);
+	if ((site = cJSON_AddObjectToObject(j, "site")) != NULL) {
+		cJSON_AddNumberToObject(site, "lat", o->lat);
+		cJSON_AddNumberToObject(site, "lon", o->lon);
+	}
+	cJSON_AddNumberToObject(j, "now_ms", (double)now);
+	cJSON_AddNumberToObject(j, "arrive_limit_min", o->lim.arrive_min);
+	cJSON_AddNumberToObject(j, "arrive_due_ms", (double)due);
+	cJSON_AddStringToObject(j, "due_from", sla_state_on_device(o->state) ?
+	    "dispatch" : "now");
+	if (sla_state_on_device(o->state))
+		cJSON_AddStringToObject(j, "current_crew", o->crew);
+	else
+		cJSON_AddNullToObject(j, "current_crew");
+	cand = cJSON_AddArrayToObject(j, "candidates");
+	excl = cJSON_AddArrayToObject(j, "excluded");
+	if (cand == NULL || excl == NULL)
+		goto oom;
+	for (long i = 0; i < n; i++) {
+		if ((x = candidate_json(&b.v[rk[i].crew], &mc[rk[i].crew], &rk[i], now)) == NULL)
+			goto oom;
+		cJSON_AddItemToArray(cand, x);
+	}
+	for (size_t i = 0; i < b.n; i++) {
+		const char *why;
+
+		if (mc[i].state == MAPS_CREW_FREE || mc[i].state == MAPS_CREW_FINISHING)
+			continue;
+		if (sla_state_on_device(o->state) && strcmp(b.v[i].c.id, o->crew) == 0)
+			why = "current";
+		else
+			why = crew_state_name(mc[i].state);
+		if ((x = cJSON_CreateObject()) == NULL)
+			goto oom;
+		cJSON_AddStringToObject(x, "crew", b.v[i].c.id);
+		cJSON_AddStringToObject(x, "why", why);
+		cJSON_AddItemToArray(excl, x);
+	}
+	*out = j;
+	j = NULL;
+	st = GW_OK;
+	goto out;
+oom:
+	seterr(err, GW_E_STORE, NULL, "out of memory");
+	st = GW_E_STORE;
+out:
+	cJSON_Delete(j);
+	free(b.v);
+	free(mc);
+	free(rk);
+	free(o);
+	return st;
+}
+
+/* ---- open repairs: clusters and the map ---- */
+
+struct bopen {
+	struct order   *v;
+	size_t		n, cap;
+	int		oom;
+};
+
+static int
+collect_open(const struct order *o, void *arg)
+{
+	struct bopen *b = arg;
+
+	if (!repair_open(o))
+		return 0;
+	if (b->n == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 16;
+		struct order *nv = realloc(b->v, ncap * sizeof(*nv));
+
+		if (nv == NULL) {
+			b->oom = 1;
+			return 1;
+		}
+		b->v = nv;
+		b->cap = ncap;
+	}
+	b->v[b->n++] = *o;
+	return 0;
+}
+
+static int
+created_cmp(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+
+	if (x->created_ms != y->created_ms)
+		return x->created_ms < y->created_ms ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static int
+load_open(struct gw *gw, struct bopen *b)
+{
+	memset(b, 0, sizeof(*b));
+	if (store_order_list(gw->store, 0, -1, BOARD_ORDERS_MAX, collect_open, b) == -1)
+		return -1;
+	if (b->oom)
+		return -2;
+	if (b->n > 1)
+		qsort(b->v, b->n, sizeof(*b->v), created_cmp);
+	return 0;
+}
+
+static cJSON *
+cluster_json(const struct bopen *b, const int *ids, int cid)
+{
+	cJSON *j = cJSON_CreateObject(), *arr, *dups, *x;
+	const struct order *orig = NULL;
+	double slat = 0, slon = 0;
+	int64_t first = 0, last = 0;
+	int n = 0;
+
+	if (j == NULL)
+		return NULL;
+	/* The original to link to: the earliest already with a crew, else the
+	 * earliest report. */
+	for (size_t i = 0; i < b->n; i++)
+		if (ids[i] == cid && sla_state_on_device(b->v[i].state)) {
+			orig = &b->v[i];
+			break;
+		}
+	arr = cJSON_AddArrayToObject(j, "orders");
+	dups = cJSON_CreateArray();
+	for (size_t i = 0; i < b->n; i++) {
+		const struct order *o = &b->v[i];
+
+		if (ids[i] != cid)
+			continue;
+		if (orig == NULL)
+			orig = o;
+		if (n++ == 0)
+			first = o->created_ms;
+		last = o->created_ms;
+		slat += o->lat;
+		slon += o->lon;
+		if ((x = cJSON_CreateObject()) == NULL)
+			break;
+		cJSON_AddStringToObject(x, "id", o->id);
+		cJSON_AddStringToObject(x, "state", order_state_name(o->state));
+		cJSON_AddNumberToObject(x, "created_ms", (double)o->created_ms);
+		cJSON_AddNumberToObject(x, "lat", o->lat);
+		cJSON_AddNumberToObject(x, "lon", o->lon);
+		cJSON_AddStringToObject(x, "address", o->address);
+		if (o->crew[0] && sla_state_on_device(o->state))
+			cJSON_AddStringToObject(x, "crew", o->crew);
+		cJSON_AddItemToArray(arr, x);
+	}
+	for (size_t i = 0; i < b->n && dups != NULL; i++)
+		if (ids[i] == cid && &b->v[i] != orig &&
+		    (b->v[i].state == ORD_RECORDED || b->v[i].state == ORD_REOPENED))
+			cJSON_AddItemToArray(dups, cJSON_CreateString(b->v[i].id));
+	cJSON_AddStringToObject(j, "original", orig ? orig->id : "");
+	if (dups != NULL)
+		cJSON_AddItemToObject(j, "duplicates", dups);
+	cJSON_AddNumberToObject(j, "first_ms", (double)first);
+	cJSON_AddNumberToObject(j, "last_ms", (double)last);
+	if (n > 0 && (x = cJSON_AddObjectToObject(j, "center")) != NULL) {
+		cJSON_AddNumberToObject(x, "lat", slat / n);
+		cJSON_AddNumberToObject(x, "lon", slon / n);
+	}
+	return j;
+}
+
+enum gw_status
+board_clusters(struct gw *gw, double radius_m, int window_min, cJSON **out,
+    struct gw_err *err)
+{
+	struct bopen b;
+	struct maps_report *rep = NULL;
+	int *ids = NULL, *size = NULL, rc, singles = 0;
+	long nc = 0;
+	cJSON *j = NULL, *arr, *x;
+	char cerr[160];
+	enum gw_status st = GW_E_STORE;
+
+	*out = NULL;
+	if ((rc = load_open(gw, &b)) == -1) {
+		st = read_failed(err);
+		goto out;
+	}
+	if (rc == -2)
+		goto oom;
+	if (b.n > 0) {
+		rep = calloc(b.n, sizeof(*rep));
+		ids = calloc(b.n, sizeof(*ids));
+		size = calloc(b.n, sizeof(*size));
+		if (rep == NULL || ids == NULL || size == NULL)
+			goto oom;
+		for (size_t i = 0; i < b.n; i++) {
+			rep[i].lat = b.v[i].lat;
+			rep[i].lon = b.v[i].lon;
+			rep[i].at_ms = b.v[i].created_ms;
+		}
+		nc = maps_cluster(rep, b.n, radius_m, (int64_t)window_min * MS_PER_MIN, ids,
+		    cerr, sizeof(cerr));
+		if (nc < 0) {
+			seterr(err, GW_E_BAD, "radius_m", cerr);
+			st = GW_E_BAD;
+			goto out;
+		}
+		for (size_t i = 0; i < b.n; i++)
+			size[ids[i]]++;
+	}
+	if ((j = cJSON_CreateObject()) == NULL)
+		goto oom;
+	cJSON_AddNumberToObject(j, "radius_m", radius_m);
+	cJSON_AddNumberToObject(j, "window_min", window_min);
+	cJSON_AddNumberToObject(j, "orders", (double)b.n);
+	if ((arr = cJSON_AddArrayToObject(j, "clusters")) == NULL)
+		goto oom;
+	for (long c = 0; c < nc; c++) {
+		if (size[c] < 2) {
+			singles++;
+			continue;
+		}
+		if ((x = cluster_json(&b, ids, (int)c)) == NULL)
+			goto oom;
+		cJSON_AddItemToArray(arr, x);
+	}
+	cJSON_AddNumberToObject(j, "singles", singles);
+	*out = j;
+	j = NULL;
+	st = GW_OK;
+	goto out;
+oom:
+	seterr(err, GW_E_STORE, NULL, "out of memory");
+	st = GW_E_STORE;
+out:
+	cJSON_Delete(j);
+	free(b.v);
+	free(rep);
+	free(ids);
+	free(size);
+	return st;
+}
+
+static void
+box_add(double box[4], double lat, double lon)
+{
+	if (!isfinite(lat) || !isfinite(lon))
+		return;
+	if (!isfinite(box[0]) || lat < box[0])
+		box[0] = lat;
+	if (!isfinite(box[1]) || lon < box[1])
+		box[1] = lon;
+	if (!isfinite(box[2]) || lat > box[2])
+		box[2] = lat;
+	if (!isfinite(box[3]) || lon > box[3])
+		box[3] = lon;
+}
+
+enum gw_status
+board_map_svg(struct gw *gw, double width, double height, struct maps_buf *out,
+    struct gw_err *err)
+{
+	struct maps_svg_opts opts;
+	struct bopen b;
+	struct bcrews bc;
+	struct maps_svg_order *so = NULL;
+	struct maps_svg_crew *sc = NULL;
+	double box[4] = { NAN, NAN, NAN, NAN };
+	int64_t now = clock_wall(gw->clock);
+	char title[128], t[CLOCK_FMT_MAX];
+	enum maps_err me;
+	enum gw_status st = GW_E_STORE;
+	int rc;
+
+	memset(&bc, 0, sizeof(bc));
+	if ((rc = load_open(gw, &b)) == -1)
+		return read_failed(err);
+	if (rc == -2)
+		goto oom;
+	if (load_crews(gw, &bc, NULL) == -1) {
+		if (bc.oom)
+			goto oom;
+		st = read_failed(err);
+		goto out;
+	}
+	so = calloc(b.n + 1, sizeof(*so));
+	sc = calloc(bc.n + 1, sizeof(*sc));
+	if (so == NULL || sc == NULL)
+		goto oom;
+	for (size_t i = 0; i < b.n; i++) {
+		so[i].id = b.v[i].id;
+		so[i].lat = b.v[i].lat;
+		so[i].lon = b.v[i].lon;
+		so[i].due_ms = board_next_deadline(&b.v[i], gw->clock);
+		if (so[i].due_ms == 0)
+			so[i].due_ms = b.v[i].next_due_ms;
+		box_add(box, so[i].lat, so[i].lon);
+	}
+	for (size_t i = 0; i < bc.n; i++) {
+		sc[i].id = bc.v[i].c.id;
+		sc[i].lat = bc.v[i].d.last_at_ms > 0 ? bc.v[i].d.last_lat : NAN;
+		sc[i].lon = bc.v[i].d.last_at_ms > 0 ? bc.v[i].d.last_lon : NAN;
+		sc[i].pos_ms = bc.v[i].d.last_at_ms;
+		box_add(box, sc[i].lat, sc[i].lon);
+	}
+	maps_svg_defaults(&opts);
+	opts.width = width;
+	opts.height = height;
+	/* Frame the work, not the whole province; with nothing to show, the zones. */
+	if (isfinite(box[0])) {
+		double dlat = box[2] - box[0], dlon = box[3] - box[1];
+
+		if (dlat < BOARD_MIN_SPAN_DEG)
+			dlat = BOARD_MIN_SPAN_DEG;
+		if (dlon < BOARD_MIN_SPAN_DEG)
+			dlon = BOARD_MIN_SPAN_DEG;
+		opts.minlat = (box[0] + box[2]) / 2 - dlat * (0.5 + BOARD_PAD_FRAC);
+		opts.maxlat = (box[0] + box[2]) / 2 + dlat * (0.5 + BOARD_PAD_FRAC);
+		opts.minlon = (box[1] + box[3]) / 2 - dlon * (0.5 + BOARD_PAD_FRAC);
+		opts.maxlon = (box[1] + box[3]) / 2 + dlon * (0.5 + BOARD_PAD_FRAC);
+	}
+	snprintf(title, sizeof(title), "Linecrew board, %s (Asia/Shanghai): %zu open repairs, "
+	    "%zu crews", clock_fmt_local(now, t, sizeof(t)), b.n, bc.n);
+	opts.title = title;
+	if (gw->zones == NULL && !isfinite(box[0])) {
+		/* Nothing to frame: an empty map of one degree around Hohhot would
+		 * be a guess; answer an empty picture of the requested size. */
+		maps_buf_printf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\">"
+		    "<title>", width, height);
+		maps_buf_xml(out, title);
+		maps_buf_printf(out, "</title></svg>\n");
+		me = out->full ? MAPS_E_FULL : MAPS_OK;
+	} else
+		me = maps_svg_render(out, &opts, gw->zones, so, b.n, sc, bc.n, now);
+	if (me != MAPS_OK) {
+		log_warnx("map: %s", maps_strerror(me));
+		seterr(err, me == MAPS_E_ARG ? GW_E_BAD : GW_E_STORE, me == MAPS_E_ARG ?
+		    "width" : NULL, me == MAPS_E_ARG ? "width/height: cannot draw at this size" :
+		    "the map does not fit the answer's cap");
+		st = me == MAPS_E_ARG ? GW_E_BAD : GW_E_STORE;
+		goto out;
+	}
+	st = GW_OK;
+	goto out;
+oom:
+	seterr(err, GW_E_STORE, NULL, "out of memory");
+	st = GW_E_STORE;
+out:
+	free(so);
+	free(sc);
+	free(b.v);
+	free(bc.v);
+	return st;
+}
