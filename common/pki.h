@@ -38,5 +38,10 @@ int	pki_check(const char *ca_dir, const char *crt_path, char *cn, size_t cncap,
  * not yet valid) or not signed by the CA fails. 0 / -1 with err. */
 int	pki_check_key(const char *ca_dir, const char *crt_path, char *cn, size_t cncap,
 	    struct crypto_key **pub, char *err, size_t errcap);
+/* pki_check_key for checking stored evidence later: a certificate that has
+ * expired since is accepted (it still names the key that signed); a foreign,
+ * malformed or not-yet-valid certificate is not. */
+int	pki_check_key_evidence(const char *ca_dir, const char *crt_path, char *cn,
+	    size_t cncap, struct crypto_key **pub, char *err, size_t errcap);
 
 #endif

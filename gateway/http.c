@@ -1420,6 +1420,24 @@ redact(cJSON *j)
 	}
 }
 
+/* A department sees only the orders forwarded to it, in lists as in single
+ * answers: drop every other order from the answer's "orders" array. */
+static void
+dept_only(cJSON *answer, const char *dept)
+{
+	cJSON *arr = cJSON_GetObjectItemCaseSensitive(answer, "orders"), *it, *next;
+
+	if (!cJSON_IsArray(arr))
+		return;
+	for (it = arr->child; it != NULL; it = next) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(it, "dept");
+
+		next = it->next;
+		if (!cJSON_IsString(d) || strcmp(d->valuestring, dept) != 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(arr, it));
+	}
+}
+
 /* Who calls, and may they call route r? 0, or -1 with the answer set (401 / 403 /
  * 404 for a department's request about another department's order). */
 static int
@@ -1534,9 +1552,13 @@ dispatch(struct call *c, const char *method, const char *url, const struct req *
 	r->fn(c);
 	if (c->raw != NULL && c->answer == NULL)
 		return;		/* a picture: nothing to redact */
-	if (c->answer == NULL)
+	if (c->answer == NULL) {
 		reply_oom(c);
-	else if (!sees_contact(&c->tok))
+		return;
+	}
+	if (strcmp(c->tok.role, "department") == 0 && c->status < 300)
+		dept_only(c->answer, c->tok.dept);
+	if (!sees_contact(&c->tok))
 		redact(c->answer);
 }
 

@@ -171,6 +171,24 @@ test_ca(void **state)
 	assert_int_equal(pki_ca_create(C, ca2, "Other CA", 3650, NOW_MS, err, sizeof(err)), 0);
 	assert_int_equal(pki_check(ca2, crt, cn, sizeof(cn), err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not valid under"));
+	/* a certificate that expired last year: refused for a connection, still
+	 * good to check the signatures it made while valid; never from a foreign CA */
+	{
+		struct crypto_key *pub = NULL;
+		char old[160];
+
+		snprintf(old, sizeof(old), "%s/dev-old.crt", dir);
+		assert_int_equal(pki_issue(C, ca, dev, "dev-old", PKI_CLIENT, 3, 30,
+		    NOW_MS - 400LL * 86400 * 1000, old, err, sizeof(err)), 0);
+		assert_int_equal(pki_check(ca, old, cn, sizeof(cn), err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "expired"));
+		assert_int_equal(pki_check_key_evidence(ca, old, cn, sizeof(cn), &pub, err,
+		    sizeof(err)), 0);
+		assert_string_equal(cn, "dev-old");
+		crypto_key_free(pub);
+		assert_int_equal(pki_check_key_evidence(ca2, old, cn, sizeof(cn), &pub, err,
+		    sizeof(err)), -1);
+	}
 	crypto_key_free(dev);
 	assert_int_equal(system("rm -rf /tmp/lc-pki-* /tmp/lc-pki2-*"), 0);
 }
