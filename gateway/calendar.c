@@ -187,8 +187,10 @@ calendar_load(const char *path, struct calendar **out, char *err, size_t cap)
 		snprintf(err, cap, "%s: read error", path);
 		goto out;
 	}
-	qsort(c->off, (size_t)c->noff, sizeof(c->off[0]), cmp64);
-	qsort(c->on, (size_t)c->non, sizeof(c->on[0]), cmp64);
+	if (c->noff > 0)	/* qsort wants a valid pointer even for no elements */
+		qsort(c->off, (size_t)c->noff, sizeof(c->off[0]), cmp64);
+	if (c->non > 0)
+		qsort(c->on, (size_t)c->non, sizeof(c->on[0]), cmp64);
 	for (int i = 0; i < c->non; i++)
 		if (has(c->off, c->noff, c->on[i])) {
 			snprintf(err, cap, "%s: a day is both a holiday and a workday", path);

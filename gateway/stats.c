@@ -243,7 +243,8 @@ group_json(struct group *g, enum stats_key key)
 	cJSON_AddNumberToObject(j, "orders", g->orders);
 	cJSON_AddNumberToObject(j, "arrivals_judged", g->arrival.judged);
 	rate(j, "arrival_on_time_rate", g->arrival.met, g->arrival.judged);
-	qsort(g->arr_min, (size_t)g->narr, sizeof(double), cmpd);
+	if (g->narr > 0)	/* qsort wants a valid pointer even for no elements */
+		qsort(g->arr_min, (size_t)g->narr, sizeof(double), cmpd);
 	for (int i = 0; i < g->narr; i++)
 		sum += g->arr_min[i];
 	if (g->narr) {
@@ -294,8 +295,8 @@ stats_report(struct gw *gw, int64_t from_ms, int64_t to_ms, enum stats_key key, 
 		log_warnx("stats: out of memory, too many groups or a store error");
 		goto out;
 	}
-	if (key == STATS_BY_TYPE || key == STATS_BY_ZONE || key == STATS_BY_CREW ||
-	    key == STATS_BY_BRANCH)
+	if ((key == STATS_BY_TYPE || key == STATS_BY_ZONE || key == STATS_BY_CREW ||
+	    key == STATS_BY_BRANCH) && rp.n > 0)
 		qsort(rp.g, (size_t)rp.n, sizeof(*rp.g), cmpg);
 	if ((j = cJSON_CreateObject()) == NULL)
 		goto out;

