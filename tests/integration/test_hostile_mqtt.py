@@ -7,8 +7,6 @@ write only its own topics, so that is what an attacker or a broken unit can
 do) and asserts: the daemon logs a line that names the field (or the reason),
 it keeps serving, and nothing stored changes (orders, timeline, device events
 read from the gateway's database; the unit's journal of orders)."""
-import hashlib
-import hmac
 import json
 import os
 import sqlite3
@@ -20,15 +18,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
 
 SITE = (40.8420, 111.7500)
-
-
-def mac_key(run, dev):
-    b = os.path.join(run.pki, "devices", dev)
-    z = subprocess.run(["openssl", "pkeyutl", "-derive", "-inkey", os.path.join(b, "device.key"),
-                        "-peerkey", os.path.join(b, "gateway.pub")],
-                       capture_output=True, check=True).stdout
-    prk = hmac.new(b"linecrew-mac-v1", z, hashlib.sha256).digest()
-    return hmac.new(prk, dev.encode() + b"\x01", hashlib.sha256).digest()
 
 
 def ev(dev, seq, typ, oid=None, **kw):
@@ -70,11 +59,9 @@ def main():
                       "--site", "%f,%f" % SITE).stdout.strip()
         run.cli("review", oid, "--dispatch", "crew-a")
         run.wait_timeline(oid, "delivered", 20)
-        k2 = mac_key(run, "dev-02")
+        k2 = harness.mac_key(run, "dev-02")
 
-        def sealed(key, body):
-            return body[:-1] + ',"mac":"%s"}' % hmac.new(key, body.encode(),
-                                                         hashlib.sha256).hexdigest()
+        sealed = harness.seal_mac
 
         big = '{"v":1,"type":"progress","note":"%s"}' % ("x" * 20000)
         deep = "[" * 100 + "]" * 100

@@ -10,8 +10,6 @@ identity (or the broker itself) would: with the right topic and identity but
 without the MAC key, or with a valid MAC over a stale or replayed counter (the
 test derives the key with openssl, as tests/integration/test_security_fleet.py
 does, to reach the checks behind the MAC)."""
-import hashlib
-import hmac
 import json
 import os
 import subprocess
@@ -22,15 +20,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
 
 SITE = (40.8420, 111.7500)
-
-
-def mac_key(run, dev):
-    b = os.path.join(run.pki, "devices", dev)
-    z = subprocess.run(["openssl", "pkeyutl", "-derive", "-inkey", os.path.join(b, "device.key"),
-                        "-peerkey", os.path.join(b, "gateway.pub")],
-                       capture_output=True, check=True).stdout
-    prk = hmac.new(b"linecrew-mac-v1", z, hashlib.sha256).digest()
-    return hmac.new(prk, dev.encode() + b"\x01", hashlib.sha256).digest()
 
 
 def push(oid, n, tx, msg_id=None):
@@ -90,15 +79,13 @@ def main():
         # 2. a MAC made with the wrong key
         body = push("LC-FORGED-2", now * 1000 + 6, now)
         run.mqtt_pub(topic, body[:-1] + ',"mac":"%s"}' % ("ab" * 32), as_id="gateway")
-        key = mac_key(run, "dev-01")
+        key = harness.mac_key(run, "dev-01")
         # 3. a valid MAC, but a counter that does not move forward (a replay)
         body = push("LC-FORGED-3", 1, now)
-        run.mqtt_pub(topic, body[:-1] + ',"mac":"%s"}' % hmac.new(key, body.encode(),
-                     hashlib.sha256).hexdigest(), as_id="gateway")
+        run.mqtt_pub(topic, harness.seal_mac(key, body), as_id="gateway")
         # 4. a valid MAC and a fresh counter, but sent two hours ago
         body = push("LC-FORGED-4", (now + 10000) * 1000, now - 2 * 3600 * 1000)
-        run.mqtt_pub(topic, body[:-1] + ',"mac":"%s"}' % hmac.new(key, body.encode(),
-                     hashlib.sha256).hexdigest(), as_id="gateway")
+        run.mqtt_pub(topic, harness.seal_mac(key, body), as_id="gateway")
         harness.wait_for(lambda: refusals() >= base + 4, 15, "four refusals on the unit")
         text = dev_log.text()
         t.check("found none" in text, "an untagged order is refused by the unit")
@@ -110,8 +97,7 @@ def main():
         # 5. the control: the same key, a fresh counter and time: accepted
         body = push("LC-GENUINE-5", (int(time.time() * 1000) + 60000) * 1000,
                     int(time.time() * 1000))
-        run.mqtt_pub(topic, body[:-1] + ',"mac":"%s"}' % hmac.new(key, body.encode(),
-                     hashlib.sha256).hexdigest(), as_id="gateway")
+        run.mqtt_pub(topic, harness.seal_mac(key, body), as_id="gateway")
         harness.wait_for(lambda: holds("LC-GENUINE-5"), 15, "the correctly sealed push")
         t.check(True, "a correctly sealed push is accepted (the checks are not blanket refusals)")
         t.check(run.devices["dev-01"]["proc"].alive(), "the unit survives the attacks")

@@ -411,6 +411,28 @@ class Run:
                               check=check, timeout=10, capture_output=True, text=True)
 
 
+def mac_key(run, dev):
+    """The MAC key unit dev shares with the gateway, derived as common/crypto.c
+    does (ECDH of the unit's key and the gateway's public key, HKDF-SHA-256 with
+    the device id as context) with openssl: tests use it to reach the checks
+    that sit behind a valid MAC."""
+    import hashlib
+    import hmac
+    b = os.path.join(run.pki, "devices", dev)
+    z = subprocess.run(["openssl", "pkeyutl", "-derive", "-inkey", os.path.join(b, "device.key"),
+                        "-peerkey", os.path.join(b, "gateway.pub")],
+                       capture_output=True, check=True).stdout
+    prk = hmac.new(b"linecrew-mac-v1", z, hashlib.sha256).digest()
+    return hmac.new(prk, dev.encode() + b"\x01", hashlib.sha256).digest()
+
+
+def seal_mac(key, body):
+    """body (compact JSON text) with its "mac" member appended, as proto/auth.c frames it."""
+    import hashlib
+    import hmac
+    return body[:-1] + ',"mac":"%s"}' % hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
 class Tap:
     """Minimal TAP output: tests/run counts the 'ok' / 'not ok' lines."""
 
