@@ -231,10 +231,33 @@ order_settle(struct gw *gw, struct order *o)
 	return 0;
 }
 
-struct shift_scan {
+/* Order ids collected from a store scan, to be reloaded and rewritten after
+ * the scan (a statement cannot be stepped while its rows are updated). */
+struct id_list {
 	char	(*ids)[PROTO_ID_MAX];
 	int	n, cap;
-	int64_t	last_finish;
+};
+
+/* Append id; 0, or 1 (stop the scan) when memory runs out. */
+static int
+id_list_push(struct id_list *l, const char *id)
+{
+	if (l->n == l->cap) {
+		int ncap = l->cap ? l->cap * 2 : 64;
+		char (*n)[PROTO_ID_MAX] = realloc(l->ids, (size_t)ncap * PROTO_ID_MAX);
+
+		if (n == NULL)
+			return 1;
+		l->ids = n;
+		l->cap = ncap;
+	}
+	memcpy(l->ids[l->n++], id, PROTO_ID_MAX);
+	return 0;
+}
+
+struct shift_scan {
+	struct id_list	l;
+	int64_t		last_finish;
 };
 
 static int
@@ -246,35 +269,14 @@ collect_shift(const struct order *o, void *arg)
 		sc->last_finish = o->finished_ms;
 	if (o->archive_start_ms != 0)
 		return 0;
-	if (sc->n == sc->cap) {
-		int ncap = sc->cap ? sc->cap * 2 : 64;
-		char (*n)[PROTO_ID_MAX] = realloc(sc->ids, (size_t)ncap * PROTO_ID_MAX);
-
-		if (n == NULL)
-			return 1;
-		sc->ids = n;
-		sc->cap = ncap;
-	}
-	memcpy(sc->ids[sc->n++], o->id, PROTO_ID_MAX);
-	return 0;
+	return id_list_push(&sc->l, o->id);
 }
 
+/* Every order the scan yields (store callbacks take a void *). */
 static int
 collect_all(const struct order *o, void *arg)
 {
-	struct shift_scan *sc = arg;
-
-	if (sc->n == sc->cap) {
-		int ncap = sc->cap ? sc->cap * 2 : 64;
-		char (*n)[PROTO_ID_MAX] = realloc(sc->ids, (size_t)ncap * PROTO_ID_MAX);
-
-		if (n == NULL)
-			return 1;
-		sc->ids = n;
-		sc->cap = ncap;
-	}
-	memcpy(sc->ids[sc->n++], o->id, PROTO_ID_MAX);
-	return 0;
+	return id_list_push(arg, o->id);
 }
 
 /* o has finished: when every order of its type in its shift has, and the
@@ -298,20 +300,20 @@ archive_check(struct gw *gw, const struct order *o)
 	if (store_order_shift(gw->store, o->type, o->shift_ms, collect_shift, &sc) == -1)
 		goto out;
 	start = sc.last_finish > o->shift_end_ms ? sc.last_finish : o->shift_end_ms;
-	for (int i = 0; i < sc.n; i++) {
-		if (store_order_get(gw->store, sc.ids[i], x) != 1)
+	for (int i = 0; i < sc.l.n; i++) {
+		if (store_order_get(gw->store, sc.l.ids[i], x) != 1)
 			goto out;
 		x->archive_start_ms = start;
 		if (order_settle(gw, x) == -1 || store_order_update(gw->store, x) == -1)
 			goto out;
 	}
-	if (sc.n)
+	if (sc.l.n)
 		log_info("shift of %s orders from %lld: all %d finished, archive due by %lld",
-		    taxonomy_type_name(o->type), (long long)o->shift_ms, sc.n,
+		    taxonomy_type_name(o->type), (long long)o->shift_ms, sc.l.n,
 		    (long long)(start + o->lim.archive_min * MS_PER_MIN));
 	rc = 0;
 out:
-	free(sc.ids);
+	free(sc.l.ids);
 	free(x);
 	return rc;
 }
@@ -1089,7 +1091,7 @@ enum gw_status
 order_archive(struct gw *gw, enum order_type type, int64_t shift_ms, int *count,
     struct gw_err *err)
 {
-	struct shift_scan sc = { 0 };
+	struct id_list sc = { 0 };
 	struct order *o;
 	int64_t now = clock_wall(gw->clock);
 	int n = 0, pending = 0, total = 0;
@@ -1269,35 +1271,12 @@ complete_detail(const struct order *o, const struct proto_event *ev, int64_t t, 
 	return j;
 }
 
-struct linked_ids {
-	char	(*ids)[PROTO_ID_MAX];
-	int	n, cap;
-};
-
-static int
-collect_linked(const struct order *o, void *arg)
-{
-	struct linked_ids *l = arg;
-
-	if (l->n == l->cap) {
-		int ncap = l->cap ? l->cap * 2 : 16;
-		char (*n)[PROTO_ID_MAX] = realloc(l->ids, (size_t)ncap * PROTO_ID_MAX);
-
-		if (n == NULL)
-			return 1;
-		l->ids = n;
-		l->cap = ncap;
-	}
-	memcpy(l->ids[l->n++], o->id, PROTO_ID_MAX);
-	return 0;
-}
-
 /* The original o is completed: every duplicate linked to it becomes
  * completed too, each with its own callback due. Inside the transaction. */
 static int
 link_done(struct gw *gw, const struct order *o, int64_t rx)
 {
-	struct linked_ids l = { 0 };
+	struct id_list l = { 0 };
 	struct order *d;
 	enum order_state to;
 	int rc = -1;
@@ -1305,7 +1284,7 @@ link_done(struct gw *gw, const struct order *o, int64_t rx)
 
 	if ((d = malloc(sizeof(*d))) == NULL)
 		return -1;
-	if (store_order_linked(gw->store, o->id, collect_linked, &l) == -1)
+	if (store_order_linked(gw->store, o->id, collect_all, &l) == -1)
 		goto out;
 	for (int i = 0; i < l.n; i++) {
 		if (store_order_get(gw->store, l.ids[i], d) != 1)

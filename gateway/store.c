@@ -12,6 +12,7 @@
  * an operator's sqlite3 shell cannot rewrite history by accident.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,67 +194,71 @@ static int	sec_prepare(struct store *);
 			"'completed','reopened')"
 #define ON_DEVICE_STATES "('dispatched','delivered','accepted','arrived')"
 
+/* Append printf output at *n in buf (cap bytes). 0, or -1 when it does not fit. */
+static int
+sql_add(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+sql_add(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (*n >= cap)
+		return -1;
+	va_start(ap, fmt);
+	w = vsnprintf(buf + *n, cap - *n, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= cap - *n)
+		return -1;
+	*n += (size_t)w;
+	return 0;
+}
+
 /* Build "SELECT c1, c2, ... FROM orders " into buf. */
 static int
 order_select(char *buf, size_t cap, const char *tail)
 {
 	size_t n = 0;
-	int w;
 
-	w = snprintf(buf, cap, "SELECT ");
-	n += (size_t)w;
-	for (int i = 0; i < OC_N; i++) {
-		w = snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", ocols[i]);
-		if (w < 0 || (size_t)w >= cap - n)
+	if (sql_add(buf, cap, &n, "SELECT ") == -1)
+		return -1;
+	for (int i = 0; i < OC_N; i++)
+		if (sql_add(buf, cap, &n, "%s%s", i ? ", " : "", ocols[i]) == -1)
 			return -1;
-		n += (size_t)w;
-	}
-	w = snprintf(buf + n, cap - n, " FROM orders %s", tail);
-	return w < 0 || (size_t)w >= cap - n ? -1 : 0;
+	return sql_add(buf, cap, &n, " FROM orders %s", tail);
 }
 
 static int
 order_insert_sql(char *buf, size_t cap)
 {
 	size_t n = 0;
-	int w;
 
-	w = snprintf(buf, cap, "INSERT INTO orders (");
-	n += (size_t)w;
-	for (int i = 0; i < OC_N; i++) {
-		w = snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", ocols[i]);
-		if (w < 0 || (size_t)w >= cap - n)
+	if (sql_add(buf, cap, &n, "INSERT INTO orders (") == -1)
+		return -1;
+	for (int i = 0; i < OC_N; i++)
+		if (sql_add(buf, cap, &n, "%s%s", i ? ", " : "", ocols[i]) == -1)
 			return -1;
-		n += (size_t)w;
-	}
-	w = snprintf(buf + n, cap - n, ") VALUES (");
-	n += (size_t)w;
-	for (int i = 0; i < OC_N; i++) {
-		w = snprintf(buf + n, cap - n, "%s?%d", i ? ", " : "", i + 1);
-		if (w < 0 || (size_t)w >= cap - n)
+	if (sql_add(buf, cap, &n, ") VALUES (") == -1)
+		return -1;
+	for (int i = 0; i < OC_N; i++)
+		if (sql_add(buf, cap, &n, "%s?%d", i ? ", " : "", i + 1) == -1)
 			return -1;
-		n += (size_t)w;
-	}
-	w = snprintf(buf + n, cap - n, ")");
-	return w < 0 || (size_t)w >= cap - n ? -1 : 0;
+	return sql_add(buf, cap, &n, ")");
 }
 
 static int
 order_update_sql(char *buf, size_t cap)
 {
 	size_t n = 0;
-	int w;
 
-	w = snprintf(buf, cap, "UPDATE orders SET ");
-	n += (size_t)w;
-	for (int i = 1; i < OC_N; i++) {
-		w = snprintf(buf + n, cap - n, "%s%s = ?%d", i > 1 ? ", " : "", ocols[i], i + 1);
-		if (w < 0 || (size_t)w >= cap - n)
+	if (sql_add(buf, cap, &n, "UPDATE orders SET ") == -1)
+		return -1;
+	for (int i = 1; i < OC_N; i++)
+		if (sql_add(buf, cap, &n, "%s%s = ?%d", i > 1 ? ", " : "", ocols[i], i + 1) == -1)
 			return -1;
-		n += (size_t)w;
-	}
-	w = snprintf(buf + n, cap - n, " WHERE id = ?1");
-	return w < 0 || (size_t)w >= cap - n ? -1 : 0;
+	return sql_add(buf, cap, &n, " WHERE id = ?1");
 }
 
 /* Times: 0 = unknown, stored as NULL. */
