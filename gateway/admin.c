@@ -24,7 +24,6 @@
 #include "crypto.h"
 #include "gateway.h"
 #include "pki.h"
-#include "provision.h"
 
 #define ADMIN_ERR_MAX	512
 #define ADMIN_TOKEN_BYTES 32	/* 256 bits of secret */

@@ -42,7 +42,6 @@
 #include "mqttc.h"
 #include "msgauth.h"
 #include "pki.h"
-#include "provision.h"
 
 #define MQTT_KEEPALIVE_S	30
 #define ACK_DEVS_MAX		32	/* devices with acks waiting in one loop pass */

@@ -22,7 +22,7 @@
 #include "crypto.h"
 #include "pki.h"
 #include "proto.h"
-#include "provision.h"
+#include "gateway.h"
 
 #define PROVISION_FILE_MAX	(256 * 1024)
 #define PROVISION_PATH_MAX	1024
