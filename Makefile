@@ -9,6 +9,7 @@
 #   make test-asan  the integration tests with the ASan+UBSan daemons
 #   make test-valgrind  VALGRIND_TESTS with the daemons under valgrind (leaks, errors)
 #   make deps       install the Debian packages the build and the tests need
+#   make install    binaries, systemd units and samples (PREFIX=/usr/local, DESTDIR)
 #
 # Layout: common/ (plumbing both daemons share) -> libcommon.a, proto/ -> libproto.a,
 # maps/ -> libmaps.a, gateway/ -> linecrew-gateway + linecrew, device/ -> linecrew-device.
@@ -29,12 +30,12 @@ LDLIBS   := -lmosquitto -lsqlite3 -lgps -lcjson -lmicrohttpd \
 DEB_PKGS := build-essential mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev \
             sqlite3 libgps-dev gpsd gpsd-clients python3 python3-gps libmbedtls-dev \
             libcjson-dev libcmocka-dev libmicrohttpd-dev libncurses-dev curl jq wrk tmux \
-            clang libclang-rt-14-dev valgrind
+            clang libclang-rt-14-dev valgrind chromium fonts-wqy-microhei
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 PROTO_SRC  := $(sort $(wildcard proto/*.c))
 MAPS_SRC   := $(sort $(wildcard maps/*.c))
-GW_SRC     := $(filter-out gateway/main.c gateway/cli.c gateway/zonetool.c,$(sort $(wildcard gateway/*.c)))
+GW_SRC     := $(filter-out gateway/main.c gateway/cli.c gateway/zonetool.c gateway/webpack.c,$(sort $(wildcard gateway/*.c)))
 DEV_SRC    := $(filter-out device/main.c,$(sort $(wildcard device/*.c)))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC  := $(sort $(wildcard tests/bench/bench_*.c))
@@ -73,6 +74,28 @@ deps:
 	    echo "deps: missing Debian packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
+	@# node and npm run the browser test's driver; checked as commands, not packages
+	@# (a nodesource nodejs brings its own npm, which Debian's npm package conflicts with)
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing nodejs npm"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null || exit 1; \
+	  else \
+	    echo "deps: node and npm missing; run:"; echo "  sudo apt-get install -y nodejs npm"; exit 1; \
+	  fi; \
+	fi
+
+# The browser test's driver (tests/web, README "Web board"): playwright-core from
+# the npm registry exactly as locked, installed into build/web-test, never into the
+# source tree. It drives Debian's chromium; --ignore-scripts: no browser download.
+WEB_TEST := build/web-test
+.PHONY: web-test-deps
+web-test-deps: $(WEB_TEST)/node_modules/.package-lock.json
+$(WEB_TEST)/node_modules/.package-lock.json: tests/web/package.json tests/web/package-lock.json
+	@mkdir -p $(WEB_TEST)
+	cp tests/web/package.json tests/web/package-lock.json $(WEB_TEST)/
+	cd $(WEB_TEST) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -81,12 +104,25 @@ $(B)/obj/%.o: %.c
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 $(LIBPROTO):  $(call obj,$(PROTO_SRC))
 $(LIBMAPS):   $(call obj,$(MAPS_SRC))
-$(LIBGW):     $(call obj,$(GW_SRC))
+$(LIBGW):     $(call obj,$(GW_SRC)) $(B)/obj/gen/web_assets.o
 $(LIBDEV):    $(call obj,$(DEV_SRC))
 $(B)/lib/%.a:
 	@mkdir -p $(dir $@)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The web board's files (gateway/web/) compiled in (issue 7): gateway/webpack.c, a
+# host tool, writes them as a C table {name, type, bytes, ETag} that web.c serves.
+WEB_FILES := $(sort $(wildcard $(addprefix gateway/web/*.,html css js svg png ico json txt)))
+$(B)/tools/webpack: gateway/webpack.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+$(B)/gen/web_assets.c: $(B)/tools/webpack $(WEB_FILES)
+	@mkdir -p $(dir $@)
+	$(B)/tools/webpack $@ $(WEB_FILES)
+$(B)/obj/gen/web_assets.o: $(B)/gen/web_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(B)/bin/linecrew-gateway: $(call obj,gateway/main.c) $(LIBGW) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(dir $@)
@@ -140,10 +176,12 @@ unit-asan-build: deps
 	@$(MAKE) --no-print-directory B=build/asan OPT=-O1 \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build
 
+# HOLD=1: the demo waits for Enter before its story and before stopping (watch the web board).
 demo: all
-	@/usr/bin/python3 tests/demo.py
+	@LINECREW_DEMO_HOLD=$(HOLD) /usr/bin/python3 tests/demo.py
 
 test: all
+	@$(MAKE) --no-print-directory web-test-deps
 	@$(MAKE) --no-print-directory unit-asan-build
 	@$(MAKE) --no-print-directory fuzz-build
 	@tests/run
@@ -190,6 +228,7 @@ VALGRIND := valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect
             --error-exitcode=99 --track-fds=no --num-callers=30
 .PHONY: test-asan test-valgrind
 test-asan: all
+	@$(MAKE) --no-print-directory web-test-deps
 	@$(MAKE) --no-print-directory unit-asan-build
 	@rm -rf build/checks && mkdir -p build/checks
 	@LINECREW_BUILD=build/asan LINECREW_WAIT_SCALE=3 \
@@ -214,6 +253,39 @@ test-valgrind: all
 .PHONY: test-faults
 test-faults: all
 	@LINECREW_FAULTS=full tests/run faults
+
+# make install: the binaries, the systemd units, the linecrew system user
+# (sysusers.d), the samples and the README (README "Running as a service").
+# DESTDIR stages the tree. Config files in $(SYSCONFDIR)/linecrew are installed
+# only when absent: an operator's file is never overwritten. Units and /etc
+# copies get BINDIR, SYSCONFDIR and DOCDIR written in; the doc copies stay as is.
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SYSCONFDIR  ?= /etc
+DOCDIR      ?= $(PREFIX)/share/doc/linecrew
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+UNITDIR     ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+INSTALL_UNITS := gateway/linecrew-gateway.service gateway/linecrew-broker.service \
+                 device/linecrew-device.service
+INSTALL_SED := sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/linecrew|$(SYSCONFDIR)/linecrew|g' \
+               -e 's|/usr/local/share/doc/linecrew|$(DOCDIR)|g'
+.PHONY: install
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/linecrew
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	for u in $(INSTALL_UNITS); do \
+	  $(INSTALL_SED) $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
+	printf 'u linecrew - "Linecrew daemons" /var/lib/linecrew\n' > $(DESTDIR)$(SYSUSERSDIR)/linecrew.conf
+	install -m 0644 gateway/gateway.conf.sample device/device.conf.sample \
+	  gateway/data/calendar.conf README.md $(DESTDIR)$(DOCDIR)/
+	for f in gateway/gateway.conf.sample:gateway.conf device/device.conf.sample:device.conf \
+	    gateway/data/calendar.conf:calendar.conf; do \
+	  dst=$(DESTDIR)$(SYSCONFDIR)/linecrew/$${f#*:}; \
+	  if [ -e $$dst ]; then echo "install: $$dst exists, kept"; continue; fi; \
+	  $(INSTALL_SED) $${f%%:*} > $$dst && chmod 0644 $$dst || exit 1; \
+	done
 
 clean:
 	rm -rf build

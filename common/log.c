@@ -4,7 +4,8 @@
  * Foreground lines carry the Asia/Shanghai time with milliseconds so a person
  * reading a test log or the demo can line events up with the timeline. The
  * module keeps three process-wide settings (ident, foreground, verbosity) set
- * once by log_init(); nothing else here has state.
+ * by log_init(); nothing else here has state. Which of the two a daemon uses
+ * is its `log` config key (log_dest_parse), decided in its main.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -29,6 +30,32 @@ log_init(const char *ident, int foreground, int verbose)
 	log_verbose = verbose;
 	if (!foreground)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+int
+log_dest_parse(const char *s, enum log_dest *dest)
+{
+	if (strcmp(s, "auto") == 0)
+		*dest = LOG_DEST_AUTO;
+	else if (strcmp(s, "stderr") == 0)
+		*dest = LOG_DEST_STDERR;
+	else if (strcmp(s, "syslog") == 0)
+		*dest = LOG_DEST_SYSLOG;
+	else
+		return -1;
+	return 0;
+}
+
+int
+log_level_parse(const char *s, int *verbose)
+{
+	if (strcmp(s, "info") == 0)
+		*verbose = 0;
+	else if (strcmp(s, "debug") == 0)
+		*verbose = 1;
+	else
+		return -1;
+	return 0;
 }
 
 void

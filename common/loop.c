@@ -292,13 +292,15 @@ loop_once(struct loop *l, int max_wait_ms)
 	int64_t wait = max_wait_ms;
 	int i, n = 0, rc;
 
-	for (i = 0; i < l->nprep; i++)
-		l->prep[i].cb(l->prep[i].arg);
-
+	/* Timers first, then the prepare hooks: a timer's work (a publish, a
+	 * store write joining the gateway's group commit) is seen by the hooks
+	 * that set the polled events and end the group before this poll. */
 	l->now = clock_mono(clock_system());
 	run_timers(l);
 	if (l->stop)
 		return 0;
+	for (i = 0; i < l->nprep; i++)
+		l->prep[i].cb(l->prep[i].arg);
 
 	for (i = 0; i < l->nio; i++) {
 		if (l->io[i].fd < 0 || l->io[i].events == 0)
@@ -310,7 +312,8 @@ loop_once(struct loop *l, int max_wait_ms)
 		n++;
 	}
 	if (l->nheap > 0) {
-		int64_t d = l->heap[0]->due - l->now;
+		/* now, not the pass's start: a hook may have armed a timer */
+		int64_t d = l->heap[0]->due - clock_mono(clock_system());
 
 		if (d < 0)
 			d = 0;

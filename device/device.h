@@ -70,6 +70,8 @@ struct dev_conf {
 	int	mqtt_plain_dev;			/* development only: plain TCP on loopback */
 	int	down_window_s;			/* a downlink message's send time must be
 						 * within this of our clock */
+	char	log[8];				/* auto (= stderr), stderr or syslog */
+	char	log_level[8];			/* info or debug (-v: debug) */
 };
 
 /* ---- journal.c ---- */

@@ -1,7 +1,8 @@
 /*
  * main.c: linecrew-device, the daemon on a crew's unit and the crew's commands.
  *
- *   linecrew-device [-v] -f device.conf run        the daemon (foreground, stderr)
+ *   linecrew-device [-v] -f device.conf run        the daemon (foreground; logs
+ *                                                  to stderr, or syslog: `log`)
  *   linecrew-device -f device.conf -n              check the config
  *   linecrew-device -f device.conf status|orders|accept|arrive|progress|delay|complete ...
  *   linecrew-device -f device.conf screen          the crew's terminal screen (tui.c)
@@ -60,6 +61,10 @@ static const struct conf_key keys[] = {
 	    "device id, required: 1-32 of A-Z a-z 0-9 _ - (also the MQTT client id)"),
 	K("journal", CONF_STR, journal, 0, 0, "/var/lib/linecrew/device.db",
 	    "SQLite journal of orders and events"),
+	K("log", CONF_STR, log, 0, 0, "auto",
+	    "auto (= stderr: run stays in the foreground), stderr or syslog"),
+	K("log_level", CONF_STR, log_level, 0, 0, "info",
+	    "info or debug (-v is debug whatever this says)"),
 	K("mqtt_cafile", CONF_STR, mqtt_cafile, 0, 0, "",
 	    "TLS: the fleet CA certificate (relative paths are from this file's folder)"),
 	K("mqtt_certfile", CONF_STR, mqtt_certfile, 0, 0, "", "TLS: this unit's certificate"),
@@ -156,6 +161,8 @@ static int
 load_conf(const char *path, struct dev_conf *c)
 {
 	char err[512];
+	enum log_dest dest;
+	int debug;
 
 	memset(c, 0, sizeof(*c));
 	if (conf_defaults(keys, NKEYS, c, err, sizeof(err)) == -1 ||
@@ -173,6 +180,14 @@ load_conf(const char *path, struct dev_conf *c)
 	}
 	if (security_conf(path, c) == -1)
 		return -1;
+	if (log_dest_parse(c->log, &dest) == -1) {
+		fprintf(stderr, "%s: log: must be auto, stderr or syslog\n", path);
+		return -1;
+	}
+	if (log_level_parse(c->log_level, &debug) == -1) {
+		fprintf(stderr, "%s: log_level: must be info or debug\n", path);
+		return -1;
+	}
 	if (c->journal[0] == '\0' || c->ctl_socket[0] == '\0' || c->mqtt_host[0] == '\0' ||
 	    c->gpsd_host[0] == '\0') {
 		fprintf(stderr, "%s: %s: must not be empty\n", path,
@@ -204,9 +219,14 @@ run(const struct dev_conf *conf, int verbose)
 {
 	char open[PROTO_OPEN_MAX][PROTO_ID_MAX];
 	struct device *d;
-	int sig;
+	enum log_dest dest = LOG_DEST_AUTO;
+	int sig, debug = 0;
 
-	log_init("device", 1, verbose);
+	/* both words were checked by load_conf; the daemon never forks, so
+	 * auto is stderr (systemd's journal under the unit) */
+	(void)log_dest_parse(conf->log, &dest);
+	(void)log_level_parse(conf->log_level, &debug);
+	log_init("device", dest != LOG_DEST_SYSLOG, verbose || debug);
 	signal(SIGPIPE, SIG_IGN);	/* a crew command that hangs up must not kill us */
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		fatal("calloc");

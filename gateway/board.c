@@ -2,8 +2,13 @@
  * board.c: the supervisor's and dispatcher's tools over the store and libmaps:
  * which crew to send (the ranking of maps_rank_crews fed with each crew's duty
  * state, its device's last good position and the order's arrival deadline),
- * outage clusters among open repairs (maps_cluster), and the board's map
- * (maps_svg_render).
+ * outage clusters among open repairs (maps_cluster), the board's map
+ * (maps_svg_render), and one order's map for the order page: its site and
+ * geofence, its crew's track (thinned while read), the arrival point taken from
+ * the timeline's deciding fix, the crew; times shown in Asia/Shanghai. The
+ * maps' words in English or Chinese: libmaps' label tables for the legend and
+ * tooltips it writes, literal formats here for the titles (so -Wformat checks
+ * both languages' arguments).
  *
  * It reads only: nothing here writes the store or decides anything. The
  * supervisor chooses from the ranking and acts through order.c (review,
@@ -80,6 +85,13 @@ static enum gw_status
 read_failed(struct gw_err *err)
 {
 	seterr(err, GW_E_STORE, NULL, "the store cannot be read");
+	return GW_E_STORE;
+}
+
+static enum gw_status
+no_memory(struct gw_err *err)
+{
+	seterr(err, GW_E_STORE, NULL, "out of memory");
 	return GW_E_STORE;
 }
 
@@ -356,8 +368,7 @@ board_candidates(struct gw *gw, const char *id, cJSON **out, struct gw_err *err)
 	st = GW_OK;
 	goto out;
 oom:
-	seterr(err, GW_E_STORE, NULL, "out of memory");
-	st = GW_E_STORE;
+	st = no_memory(err);
 out:
 	cJSON_Delete(j);
 	free(b.v);
@@ -542,8 +553,7 @@ board_clusters(struct gw *gw, double radius_m, int window_min, cJSON **out,
 	st = GW_OK;
 	goto out;
 oom:
-	seterr(err, GW_E_STORE, NULL, "out of memory");
-	st = GW_E_STORE;
+	st = no_memory(err);
 out:
 	cJSON_Delete(j);
 	free(b.v);
@@ -568,9 +578,63 @@ box_add(double box[4], double lat, double lon)
 		box[3] = lon;
 }
 
+static const struct maps_svg_labels *
+map_labels(enum board_lang lang)
+{
+	return lang == BOARD_LANG_ZH ? &maps_svg_labels_zh : &maps_svg_labels_en;
+}
+
+/* An open repair as the maps draw it, due at its earliest pending deadline;
+ * with next_due set, when it has none, at its next stage's due time. */
+static void
+map_order(struct maps_svg_order *so, const struct order *o, const struct lc_clock *clk,
+    int next_due)
+{
+	so->id = o->id;
+	so->lat = o->lat;
+	so->lon = o->lon;
+	so->due_ms = board_next_deadline(o, clk);
+	if (so->due_ms == 0 && next_due)
+		so->due_ms = o->next_due_ms;
+}
+
+/* opts for a width x height map framing box (box_add's) with a BOARD_PAD_FRAC
+ * margin, each side at least min_span_deg; an empty box leaves the default
+ * frame (the zones). */
+static void
+map_frame(struct maps_svg_opts *opts, double width, double height, const double box[4],
+    double min_span_deg)
+{
+	double dlat, dlon;
+
+	maps_svg_defaults(opts);
+	opts->width = width;
+	opts->height = height;
+	if (!isfinite(box[0]))
+		return;
+	dlat = fmax(box[2] - box[0], min_span_deg);
+	dlon = fmax(box[3] - box[1], min_span_deg);
+	opts->minlat = (box[0] + box[2]) / 2 - dlat * (0.5 + BOARD_PAD_FRAC);
+	opts->maxlat = (box[0] + box[2]) / 2 + dlat * (0.5 + BOARD_PAD_FRAC);
+	opts->minlon = (box[1] + box[3]) / 2 - dlon * (0.5 + BOARD_PAD_FRAC);
+	opts->maxlon = (box[1] + box[3]) / 2 + dlon * (0.5 + BOARD_PAD_FRAC);
+}
+
+/* The answer to a failed maps_svg_render, logged as "what: reason". */
+static enum gw_status
+map_failed(enum maps_err me, const char *what, struct gw_err *err)
+{
+	enum gw_status st = me == MAPS_E_ARG ? GW_E_BAD : GW_E_STORE;
+
+	log_warnx("%s: %s", what, maps_strerror(me));
+	seterr(err, st, me == MAPS_E_ARG ? "width" : NULL, me == MAPS_E_ARG ?
+	    "width/height: cannot draw at this size" : "the map does not fit the answer's cap");
+	return st;
+}
+
 enum gw_status
-board_map_svg(struct gw *gw, double width, double height, struct maps_buf *out,
-    struct gw_err *err)
+board_map_svg(struct gw *gw, double width, double height, enum board_lang lang,
+    struct maps_buf *out, struct gw_err *err)
 {
 	struct maps_svg_opts opts;
 	struct bopen b;
@@ -579,7 +643,7 @@ board_map_svg(struct gw *gw, double width, double height, struct maps_buf *out,
 	struct maps_svg_crew *sc = NULL;
 	double box[4] = { NAN, NAN, NAN, NAN };
 	int64_t now = clock_wall(gw->clock);
-	char title[128], t[CLOCK_FMT_MAX];
+	char title[256], t[CLOCK_FMT_MAX];
 	enum maps_err me;
 	enum gw_status st = GW_E_STORE;
 	int rc;
@@ -600,12 +664,7 @@ board_map_svg(struct gw *gw, double width, double height, struct maps_buf *out,
 	if (so == NULL || sc == NULL)
 		goto oom;
 	for (size_t i = 0; i < b.n; i++) {
-		so[i].id = b.v[i].id;
-		so[i].lat = b.v[i].lat;
-		so[i].lon = b.v[i].lon;
-		so[i].due_ms = board_next_deadline(&b.v[i], gw->clock);
-		if (so[i].due_ms == 0)
-			so[i].due_ms = b.v[i].next_due_ms;
+		map_order(&so[i], &b.v[i], gw->clock, 1);
 		box_add(box, so[i].lat, so[i].lon);
 	}
 	for (size_t i = 0; i < bc.n; i++) {
@@ -615,25 +674,16 @@ board_map_svg(struct gw *gw, double width, double height, struct maps_buf *out,
 		sc[i].pos_ms = bc.v[i].d.last_at_ms;
 		box_add(box, sc[i].lat, sc[i].lon);
 	}
-	maps_svg_defaults(&opts);
-	opts.width = width;
-	opts.height = height;
 	/* Frame the work, not the whole province; with nothing to show, the zones. */
-	if (isfinite(box[0])) {
-		double dlat = box[2] - box[0], dlon = box[3] - box[1];
-
-		if (dlat < BOARD_MIN_SPAN_DEG)
-			dlat = BOARD_MIN_SPAN_DEG;
-		if (dlon < BOARD_MIN_SPAN_DEG)
-			dlon = BOARD_MIN_SPAN_DEG;
-		opts.minlat = (box[0] + box[2]) / 2 - dlat * (0.5 + BOARD_PAD_FRAC);
-		opts.maxlat = (box[0] + box[2]) / 2 + dlat * (0.5 + BOARD_PAD_FRAC);
-		opts.minlon = (box[1] + box[3]) / 2 - dlon * (0.5 + BOARD_PAD_FRAC);
-		opts.maxlon = (box[1] + box[3]) / 2 + dlon * (0.5 + BOARD_PAD_FRAC);
-	}
-	snprintf(title, sizeof(title), "Linecrew board, %s (Asia/Shanghai): %zu open repairs, "
-	    "%zu crews", clock_fmt_local(now, t, sizeof(t)), b.n, bc.n);
+	map_frame(&opts, width, height, box, BOARD_MIN_SPAN_DEG);
+	if (lang == BOARD_LANG_ZH)
+		snprintf(title, sizeof(title), "线路抢修调度台，%s（北京时间）：在办抢修 %zu 张，"
+		    "班组 %zu 个", clock_fmt_local(now, t, sizeof(t)), b.n, bc.n);
+	else
+		snprintf(title, sizeof(title), "Linecrew board, %s (Asia/Shanghai): %zu open "
+		    "repairs, %zu crews", clock_fmt_local(now, t, sizeof(t)), b.n, bc.n);
 	opts.title = title;
+	opts.labels = map_labels(lang);
 	if (gw->zones == NULL && !isfinite(box[0])) {
 		/* Nothing to frame: an empty map of one degree around Hohhot would
 		 * be a guess; answer an empty picture of the requested size. */
@@ -645,23 +695,414 @@ board_map_svg(struct gw *gw, double width, double height, struct maps_buf *out,
 		me = out->full ? MAPS_E_FULL : MAPS_OK;
 	} else
 		me = maps_svg_render(out, &opts, gw->zones, so, b.n, sc, bc.n, now);
-	if (me != MAPS_OK) {
-		log_warnx("map: %s", maps_strerror(me));
-		seterr(err, me == MAPS_E_ARG ? GW_E_BAD : GW_E_STORE, me == MAPS_E_ARG ?
-		    "width" : NULL, me == MAPS_E_ARG ? "width/height: cannot draw at this size" :
-		    "the map does not fit the answer's cap");
-		st = me == MAPS_E_ARG ? GW_E_BAD : GW_E_STORE;
-		goto out;
-	}
-	st = GW_OK;
+	st = me == MAPS_OK ? GW_OK : map_failed(me, "map", err);
 	goto out;
 oom:
-	seterr(err, GW_E_STORE, NULL, "out of memory");
-	st = GW_E_STORE;
+	st = no_memory(err);
 out:
 	free(so);
 	free(sc);
 	free(b.v);
 	free(bc.v);
+	return st;
+}
+
+/* ---- one order's map: the site, the crew's track, the arrival ---- */
+
+/*
+ * The track of an order thinned while it is read: points are kept at a stride
+ * of 1, 2, 4 ... positions; when the buffer is full every other kept point is
+ * dropped and the stride doubles, so at most BOARD_TRACK_MAX points are held
+ * however long the scan, evenly spread in time order. The first point is
+ * always kept and the last one is put back at the end. The frame and the
+ * nearest point to the arrival come from every position, not the kept ones.
+ */
+struct btrack {
+	double		ll[2 * BOARD_TRACK_MAX];	/* lat, lon pairs */
+	int64_t		at[BOARD_TRACK_MAX];
+	size_t		n;		/* kept */
+	size_t		seen;		/* usable positions read */
+	size_t		stride;
+	size_t		last_kept;	/* index (in seen) of at[n - 1] */
+	double		last_lat, last_lon;
+	int64_t		last_at, first_at;
+	int64_t		near_target;	/* the arrival time to match; 0: none */
+	int64_t		near_dt;
+	double		near_lat, near_lon;
+	int64_t		near_at;
+	double		box[4];
+};
+
+static int
+track_point(const struct position *p, void *arg)
+{
+	struct btrack *t = arg;
+	size_t idx;
+
+	if (!isfinite(p->lat) || !isfinite(p->lon) || fabs(p->lat) > 90 || fabs(p->lon) > 180)
+		return 0;
+	idx = t->seen++;
+	if (idx == 0)
+		t->first_at = p->at_ms;
+	t->last_lat = p->lat;
+	t->last_lon = p->lon;
+	t->last_at = p->at_ms;
+	box_add(t->box, p->lat, p->lon);
+	if (t->near_target > 0) {
+		int64_t dt = p->at_ms > t->near_target ? p->at_ms - t->near_target :
+		    t->near_target - p->at_ms;
+
+		if (t->near_at == 0 || dt < t->near_dt) {
+			t->near_dt = dt;
+			t->near_lat = p->lat;
+			t->near_lon = p->lon;
+			t->near_at = p->at_ms;
+		}
+	}
+	if (idx % t->stride != 0)
+		return 0;
+	if (t->n == BOARD_TRACK_MAX) {
+		for (size_t j = 0; j < BOARD_TRACK_MAX / 2; j++) {
+			t->ll[2 * j] = t->ll[4 * j];
+			t->ll[2 * j + 1] = t->ll[4 * j + 1];
+			t->at[j] = t->at[2 * j];
+		}
+		t->n = BOARD_TRACK_MAX / 2;
+		t->stride *= 2;
+		if (idx % t->stride != 0)
+			return 0;
+	}
+	t->ll[2 * t->n] = p->lat;
+	t->ll[2 * t->n + 1] = p->lon;
+	t->at[t->n++] = p->at_ms;
+	t->last_kept = idx;
+	return 0;
+}
+
+/* The last point read is the track's end: put it back if the stride skipped it. */
+static void
+track_close(struct btrack *t)
+{
+	if (t->seen == 0 || t->last_kept == t->seen - 1)
+		return;
+	if (t->n == BOARD_TRACK_MAX)
+		t->n--;
+	t->ll[2 * t->n] = t->last_lat;
+	t->ll[2 * t->n + 1] = t->last_lon;
+	t->at[t->n++] = t->last_at;
+	t->last_kept = t->seen - 1;
+}
+
+/* The arrival's deciding fix, from the order's last applied "arrived" entry
+ * (the one that set arrived_ms: a reopened order may have several; the entry's
+ * time is the device's, which the order may have corrected, so not compared). */
+struct barrive {
+	int		found;
+	double		lat, lon;
+};
+
+static int
+arrive_entry(const struct tl_entry *e, void *arg)
+{
+	struct barrive *a = arg;
+	cJSON *d;
+	const cJSON *fix, *lat, *lon;
+
+	if (strcmp(e->kind, "arrived") != 0 || (d = cJSON_Parse(e->detail)) == NULL)
+		return 0;
+	fix = cJSON_GetObjectItemCaseSensitive(d, "fix");
+	lat = cJSON_GetObjectItemCaseSensitive(fix, "lat");
+	lon = cJSON_GetObjectItemCaseSensitive(fix, "lon");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "applied"))) {
+		/* a later applied arrival without a fix replaces an earlier one */
+		a->found = cJSON_IsNumber(lat) && cJSON_IsNumber(lon) &&
+		    isfinite(lat->valuedouble) && isfinite(lon->valuedouble) &&
+		    fabs(lat->valuedouble) <= 90 && fabs(lon->valuedouble) <= 180;
+		if (a->found) {
+			a->lat = lat->valuedouble;
+			a->lon = lon->valuedouble;
+		}
+	}
+	cJSON_Delete(d);
+	return 0;
+}
+
+struct bmap_order {
+	struct order	o;		/* the order framed */
+	struct bopen	open;		/* every open repair (the others dimmed) */
+	struct btrack	t;
+	struct bcrews	crews;
+	struct barrive	arr;
+};
+
+/* "2026-11-25 17:03:44" in Asia/Shanghai into buf. */
+static const char *
+local(int64_t ms, char *buf, size_t cap)
+{
+	return ms > 0 ? clock_fmt_local(ms, buf, cap) : "?";
+}
+
+/* An order's state in the title; the pages' words (i18n.js state.*). */
+static const char *
+state_word(enum order_state s, enum board_lang lang)
+{
+	static const char *const zh[ORD_NSTATES] = {
+		[ORD_RECORDED] = "待审核",	[ORD_DISPATCHED] = "已派工",
+		[ORD_DELIVERED] = "已送达",	[ORD_ACCEPTED] = "已接单",
+		[ORD_ARRIVED] = "已到达",	[ORD_COMPLETED] = "已修复",
+		[ORD_CLOSED] = "已办结",	[ORD_DECLINED] = "不予派工",
+		[ORD_REOPENED] = "退回重派",	[ORD_FORWARDED] = "已转派部门",
+	};
+
+	if (lang == BOARD_LANG_ZH && (unsigned)s < ORD_NSTATES)
+		return zh[s];
+	return order_state_name(s);
+}
+
+/* How an arrival was established, in the arrival mark's title (i18n.js arrive.*). */
+static const char *
+method_word(const char *m, enum board_lang lang)
+{
+	if (m[0] == '\0')
+		return "?";
+	if (lang == BOARD_LANG_ZH && strcmp(m, "gps") == 0)
+		return "GPS 核验";
+	if (lang == BOARD_LANG_ZH && strcmp(m, "manual") == 0)
+		return "人工申报";
+	return m;
+}
+
+enum gw_status
+board_map_order_svg(struct gw *gw, const char *order_id, const char *dept, double width,
+    double height, enum board_lang lang, struct maps_buf *out, struct gw_err *err)
+{
+	struct bmap_order *m;
+	struct maps_svg_opts opts;
+	struct maps_svg_order *so = NULL;
+	struct maps_svg_crew sc;
+	struct maps_svg_ring ring;
+	struct maps_svg_line line;
+	struct maps_svg_mark marks[3];
+	const struct bcrew *crew = NULL;
+	struct order *o;
+	int64_t now = clock_wall(gw->clock), end;
+	double rdeg, box[4];
+	char title[256], ring_t[PROTO_TEXT_MAX + 128], line_t[384], mt[3][256];
+	char l0[16], l1[16], l2[32], l3[16], t0[CLOCK_FMT_MAX], t1[CLOCK_FMT_MAX], t2[CLOCK_FMT_MAX];
+	size_t nso = 0, nmarks = 0, ncrews = 0;
+	enum maps_err me;
+	enum gw_status st = GW_E_STORE;
+	int rc, zh = lang == BOARD_LANG_ZH;
+
+	if (order_id == NULL || !proto_valid_id(order_id)) {
+		seterr(err, GW_E_BAD, "order", "order: not an order id");
+		return GW_E_BAD;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return no_memory(err);
+	o = &m->o;
+	if ((rc = store_order_get(gw->store, order_id, o)) == -1) {
+		st = read_failed(err);
+		goto out;
+	}
+	/* A department asking about another's order learns nothing: the same 404. */
+	if (rc == 0 || (dept != NULL && strcmp(o->dept, dept) != 0)) {
+		snprintf(title, sizeof(title), "no order \"%s\"", order_id);
+		seterr(err, GW_E_NOTFOUND, "order", title);
+		st = GW_E_NOTFOUND;
+		goto out;
+	}
+	/* order_create leaves an order given without a site at 0, 0 (it keeps no
+	 * flag): the Gulf of Guinea is no service point of a Chinese utility. */
+	if (!isfinite(o->lat) || !isfinite(o->lon) || (o->lat == 0 && o->lon == 0)) {
+		snprintf(title, sizeof(title), "order %s (%s) has no site: there is nothing to "
+		    "frame the map on", o->id, taxonomy_type_name(o->type));
+		seterr(err, GW_E_CONFLICT, "order", title);
+		st = GW_E_CONFLICT;
+		goto out;
+	}
+
+	/* The track: the same positions as GET /orders/{id}/track (its device from
+	 * the dispatch to the completion, or now), thinned while read. */
+	m->t.stride = 1;
+	m->t.box[0] = m->t.box[1] = m->t.box[2] = m->t.box[3] = NAN;
+	m->t.near_target = o->arrived_ms;
+	end = o->completed_ms ? o->completed_ms : now;
+	if (o->device[0] && o->dispatched_ms &&
+	    store_positions_dev(gw->store, o->device, o->dispatched_ms, end,
+	    BOARD_TRACK_SCAN_MAX, track_point, &m->t) == -1) {
+		st = read_failed(err);
+		goto out;
+	}
+	track_close(&m->t);
+
+	/* The arrival: the deciding fix when the device sent one, else the track's
+	 * position nearest in time to the arrival. */
+	if (o->arrived_ms > 0) {
+		if (store_tl_list(gw->store, o->id, arrive_entry, &m->arr) == -1) {
+			st = read_failed(err);
+			goto out;
+		}
+	}
+
+	/* The other open repairs, dimmed; the order itself always, in full. */
+	if ((rc = load_open(gw, &m->open)) == -1) {
+		st = read_failed(err);
+		goto out;
+	}
+	if (rc == -2 || (so = calloc(m->open.n + 1, sizeof(*so))) == NULL)
+		goto oom;
+	map_order(&so[nso++], o, gw->clock, 0);
+	for (size_t i = 0; i < m->open.n; i++) {
+		if (strcmp(m->open.v[i].id, o->id) != 0)
+			map_order(&so[nso++], &m->open.v[i], gw->clock, 1);
+	}
+
+	/* The crew: while the order is on its device, the device's last position;
+	 * afterwards where the track for this order ended. Other crews are the
+	 * board's business, not this order's. */
+	memset(&sc, 0, sizeof(sc));
+	if (o->crew[0]) {
+		if (store_crew_list(gw->store, collect_crew, &m->crews) == -1) {
+			st = m->crews.oom ? GW_E_STORE : read_failed(err);
+			if (m->crews.oom)
+				goto oom;
+			goto out;
+		}
+		if (m->crews.oom)
+			goto oom;
+		crew = bsearch(o->crew, m->crews.v, m->crews.n, sizeof(*m->crews.v), crew_cmp);
+	}
+	if (crew != NULL) {
+		sc.id = crew->c.id;
+		sc.lat = sc.lon = NAN;
+		if (sla_state_on_device(o->state) && crew->d.last_at_ms > 0) {
+			sc.lat = crew->d.last_lat;
+			sc.lon = crew->d.last_lon;
+			sc.pos_ms = crew->d.last_at_ms;
+		} else if (m->t.seen > 0) {
+			sc.lat = m->t.last_lat;
+			sc.lon = m->t.last_lon;
+			sc.pos_ms = m->t.last_at;
+		}
+		if (isfinite(sc.lat) && isfinite(sc.lon))
+			ncrews = 1;
+	}
+
+	/* Marks: the track's start and end, the arrival. */
+	if (m->t.n > 0) {
+		clock_fmt_hms(m->t.first_at, l0, sizeof(l0));
+		if (zh)
+			snprintf(mt[nmarks], sizeof(mt[0]), "轨迹起点 %s（北京时间）",
+			    local(m->t.first_at, t0, sizeof(t0)));
+		else
+			snprintf(mt[nmarks], sizeof(mt[0]), "track start %s (Asia/Shanghai)",
+			    local(m->t.first_at, t0, sizeof(t0)));
+		marks[nmarks++] = (struct maps_svg_mark){ .lat = m->t.ll[0], .lon = m->t.ll[1],
+			.cls = "track-start", .fill = "#ffffff", .label = l0, .title = mt[0] };
+		clock_fmt_hms(m->t.last_at, l1, sizeof(l1));
+		if (zh)
+			snprintf(mt[nmarks], sizeof(mt[0]), "轨迹终点 %s（北京时间）",
+			    local(m->t.last_at, t1, sizeof(t1)));
+		else
+			snprintf(mt[nmarks], sizeof(mt[0]), "track end %s (Asia/Shanghai)",
+			    local(m->t.last_at, t1, sizeof(t1)));
+		marks[nmarks] = (struct maps_svg_mark){ .lat = m->t.last_lat,
+			.lon = m->t.last_lon, .cls = "track-end", .fill = "#7b3294", .label = l1,
+			.title = mt[nmarks], .label_left = 1 };
+		nmarks++;
+	}
+	if (o->arrived_ms > 0 && (m->arr.found || m->t.near_at > 0)) {
+		double alat = m->arr.found ? m->arr.lat : m->t.near_lat;
+		double alon = m->arr.found ? m->arr.lon : m->t.near_lon;
+		const char *how = method_word(o->arrive_method, lang);
+
+		clock_fmt_hms(o->arrived_ms, l3, sizeof(l3));
+		if (zh)
+			snprintf(l2, sizeof(l2), "到达 %s", l3);
+		else
+			snprintf(l2, sizeof(l2), "arrived %s", l3);
+		local(o->arrived_ms, t2, sizeof(t2));
+		if (!m->arr.found)	/* the track's time of the point shown */
+			clock_fmt_hms(m->t.near_at, l3, sizeof(l3));
+		if (m->arr.found && zh)
+			snprintf(mt[nmarks], sizeof(mt[0]), "%s 到达（北京时间），%s，位于设备上报"
+			    "的定位点", t2, how);
+		else if (m->arr.found)
+			snprintf(mt[nmarks], sizeof(mt[0]), "arrived %s (Asia/Shanghai), %s, at "
+			    "the fix the device sent", t2, how);
+		else if (zh)
+			snprintf(mt[nmarks], sizeof(mt[0]), "%s 到达（北京时间），%s，设备未上报定位："
+			    "取 %s 的轨迹位置", t2, how, l3);
+		else
+			snprintf(mt[nmarks], sizeof(mt[0]), "arrived %s (Asia/Shanghai), %s, no "
+			    "fix sent: the track position at %s", t2, how, l3);
+		marks[nmarks] = (struct maps_svg_mark){ .lat = alat, .lon = alon,
+			.cls = "arrival", .fill = "#1a9641", .label = l2, .title = mt[nmarks] };
+		nmarks++;
+		box_add(m->t.box, alat, alon);
+	}
+
+	/* The frame: the site with its geofence, the whole track, the crew. */
+	memcpy(box, m->t.box, sizeof(box));
+	rdeg = (o->radius_m > 0 ? o->radius_m : 0) / 111195.0;
+	box_add(box, o->lat - rdeg, o->lon - rdeg / fmax(0.01, cos(o->lat * M_PI / 180)));
+	box_add(box, o->lat + rdeg, o->lon + rdeg / fmax(0.01, cos(o->lat * M_PI / 180)));
+	if (ncrews)
+		box_add(box, sc.lat, sc.lon);
+	map_frame(&opts, width, height, box, BOARD_MIN_SPAN_DEG / 4);
+	opts.focus_order = o->id;
+	if (o->radius_m > 0) {
+		if (zh)
+			snprintf(ring_t, sizeof(ring_t), "%s 的现场：%s，电子围栏 %.0f 米", o->id,
+			    o->address, o->radius_m);
+		else
+			snprintf(ring_t, sizeof(ring_t), "site of %s: %s, geofence %.0f m", o->id,
+			    o->address, o->radius_m);
+		ring = (struct maps_svg_ring){ .lat = o->lat, .lon = o->lon,
+			.radius_m = o->radius_m, .cls = "geofence", .title = ring_t };
+		opts.rings = &ring;
+		opts.nrings = 1;
+	}
+	if (m->t.n > 0) {
+		local(m->t.first_at, t0, sizeof(t0));
+		local(m->t.last_at, t1, sizeof(t1));
+		if (zh)
+			snprintf(line_t, sizeof(line_t), "%s（%s）的轨迹：%zu 个定位点，%s 至 %s"
+			    "（北京时间）%s", o->crew, o->device, m->t.seen, t0, t1,
+			    m->t.n < m->t.seen ? "，已抽稀" : "");
+		else
+			snprintf(line_t, sizeof(line_t), "track of %s (%s): %zu positions %s to %s "
+			    "(Asia/Shanghai)%s", o->crew, o->device, m->t.seen, t0, t1,
+			    m->t.n < m->t.seen ? ", thinned" : "");
+		line = (struct maps_svg_line){ .latlon = m->t.ll, .n = m->t.n, .cls = "track",
+			.title = line_t };
+		opts.lines = &line;
+		opts.nlines = 1;
+	}
+	opts.marks = marks;
+	opts.nmarks = nmarks;
+	if (zh)
+		snprintf(title, sizeof(title), "线路抢修工单 %s，%s（北京时间）：%s，轨迹定位点 "
+		    "%zu 个", o->id, local(now, t2, sizeof(t2)), state_word(o->state, lang),
+		    m->t.seen);
+	else
+		snprintf(title, sizeof(title), "Linecrew order %s, %s (Asia/Shanghai): %s, %zu "
+		    "track positions", o->id, local(now, t2, sizeof(t2)),
+		    state_word(o->state, lang), m->t.seen);
+	opts.title = title;
+	opts.labels = map_labels(lang);
+	me = maps_svg_render(out, &opts, gw->zones, so, nso, &sc, ncrews, now);
+	if (me != MAPS_OK)
+		snprintf(title, sizeof(title), "map of %s", o->id);
+	st = me == MAPS_OK ? GW_OK : map_failed(me, title, err);
+	goto out;
+oom:
+	st = no_memory(err);
+out:
+	free(so);
+	free(m->open.v);
+	free(m->crews.v);
+	free(m);
 	return st;
 }

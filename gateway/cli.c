@@ -696,15 +696,16 @@ cmd_candidates(const struct cli *c, int argc, char **argv)
 		snprintf(hi, sizeof(hi), cJSON_IsNumber(v) ? "%.0f min" : "-",
 		    cJSON_IsNumber(v) ? v->valuedouble : 0.0);
 		print_age(age, sizeof(age), cJSON_GetObjectItemCaseSensitive(x, "pos_age_s"));
-		printf("%-3d %-14s %-10s %9s %8s %8s %8s  %s\n", ++i, jstr(x, "crew"),
+		printf("%-3d %-14s %-10s %9s %8s %8s %8s  %s\n", ++i,
+		    jstr(x, "crew") ? jstr(x, "crew") : "?",
 		    jstr(x, "state") ? jstr(x, "state") : "?", dist, eta, hi, age,
 		    jstr(x, "reach") ? jstr(x, "reach") : "?");
 	}
 	if (i == 0)
 		printf("    no crew on duty is free or finishing soon\n");
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(r, "excluded"))
-		printf("    not ranked: %s (%s)\n", jstr(x, "crew"), jstr(x, "why") ?
-		    jstr(x, "why") : "?");
+		printf("    not ranked: %s (%s)\n", jstr(x, "crew") ? jstr(x, "crew") : "?",
+		    jstr(x, "why") ? jstr(x, "why") : "?");
 	cJSON_Delete(r);
 	return 0;
 }
@@ -999,76 +1000,13 @@ cmd_archive(const struct cli *c, int argc, char **argv)
 	return 0;
 }
 
-/* A rate as a percentage, "-" when nothing was judged. */
+/* A report row as a table line. */
 static void
-pct(char *buf, size_t cap, const cJSON *g, const char *k)
+report_row(const cJSON *g, const char *key)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, k);
+	char f[STATS_COLS][STATS_CELL_MAX], k[STATS_CELL_MAX];
 
-	if (cJSON_IsNumber(v))
-		snprintf(buf, cap, "%.1f", 100.0 * v->valuedouble);
-	else
-		snprintf(buf, cap, "-");
-}
-
-static void
-numf(char *buf, size_t cap, const cJSON *g, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, k);
-
-	if (cJSON_IsNumber(v))
-		snprintf(buf, cap, "%.1f", v->valuedouble);
-	else
-		snprintf(buf, cap, "-");
-}
-
-/* CSV field: quoted when it holds a comma, quote or newline. */
-static void
-csv_field(const char *s, int last)
-{
-	if (strpbrk(s, ",\"\n\r") == NULL)
-		fputs(s, stdout);
-	else {
-		putchar('"');
-		for (; *s; s++) {
-			if (*s == '"')
-				putchar('"');
-			putchar(*s);
-		}
-		putchar('"');
-	}
-	putchar(last ? '\n' : ',');
-}
-
-static void
-report_row(const cJSON *g, int csv, const char *key)
-{
-	static const char *const rates[] = { "arrival_on_time_rate", "completion_in_limit_rate",
-		"handling_in_limit_rate", "callback_rate", "callback_in_10min_rate",
-		"answered_in_12s_rate" };
-	char f[10][32], k[128];
-	const cJSON *kv = cJSON_GetObjectItemCaseSensitive(g, "key");
-
-	if (key)
-		snprintf(k, sizeof(k), "%s", key);
-	else if (cJSON_IsString(kv))
-		snprintf(k, sizeof(k), "%s", kv->valuestring);
-	else
-		snprintf(k, sizeof(k), "%.0f", cJSON_GetNumberValue(kv));
-	snprintf(f[0], sizeof(f[0]), "%d", (int)jms(g, "orders"));
-	pct(f[1], sizeof(f[1]), g, rates[0]);
-	numf(f[2], sizeof(f[2]), g, "arrival_avg_min");
-	numf(f[3], sizeof(f[3]), g, "arrival_p90_min");
-	for (int i = 1; i < 6; i++)
-		pct(f[3 + i], sizeof(f[3 + i]), g, rates[i]);
-	snprintf(f[9], sizeof(f[9]), "%d", (int)jms(g, "breaches"));
-	if (csv) {
-		csv_field(k, 0);
-		csv_field(jstr(g, "label") ? jstr(g, "label") : "", 0);
-		for (int i = 0; i < 10; i++)
-			csv_field(f[i], i == 9);
-		return;
-	}
+	stats_report_row(g, key, k, f);
 	printf("%-20.20s %6s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n", k, f[0], f[1], f[2], f[3],
 	    f[4], f[5], f[6], f[7], f[8], f[9]);
 }
@@ -1091,17 +1029,26 @@ cmd_report(const struct cli *c, int argc, char **argv)
 		cJSON_Delete(r);
 		return 0;
 	}
-	if (csv)
-		printf("%s,label,orders,arrival_on_time_pct,arrival_avg_min,arrival_p90_min,"
-		    "completion_in_limit_pct,handling_in_limit_pct,callback_rate_pct,"
-		    "callback_in_10min_pct,answered_in_12s_pct,breaches\n", by ? by : "type");
-	else
-		printf("%-20s %6s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n", by ? by : "type",
-		    "orders", "arr%", "arr avg", "arr p90", "done%", "dept%", "cb rate",
-		    "cb10%", "ans12%", "breach");
+	if (csv) {
+		struct maps_buf b;
+		int rc;
+
+		maps_buf_init(&b, GW_BODY_MAX * 4);
+		rc = stats_report_csv(r, by ? by : "type", &b);
+		if (rc == 0)
+			fwrite(b.p, 1, b.len, stdout);
+		else
+			fprintf(stderr, "linecrew: the report is too large for CSV\n");
+		maps_buf_free(&b);
+		cJSON_Delete(r);
+		return rc == 0 ? 0 : 1;
+	}
+	printf("%-20s %6s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n", by ? by : "type",
+	    "orders", "arr%", "arr avg", "arr p90", "done%", "dept%", "cb rate",
+	    "cb10%", "ans12%", "breach");
 	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(r, "groups"))
-		report_row(g, csv, NULL);
-	report_row(cJSON_GetObjectItemCaseSensitive(r, "total"), csv, "total");
+		report_row(g, NULL);
+	report_row(cJSON_GetObjectItemCaseSensitive(r, "total"), "total");
 	cJSON_Delete(r);
 	return 0;
 }

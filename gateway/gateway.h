@@ -14,6 +14,9 @@
  *            tick), each one transaction over the store
  *   http.c   the HTTP JSON API on libmicrohttpd, driven from our loop
  *   mqtt.c   the device link: outbox push, event ingest, acks, reconcile
+ *   live.c   the live event stream (SSE) of the web board
+ *   web.c    pages, compiled-in assets, browser sessions, security headers
+ *   metrics.c  GET /metrics in Prometheus text format
  *
  * Times are UTC epoch milliseconds (int64_t); 0 means "not yet / unknown" in
  * the structures below and is stored as SQL NULL.
@@ -117,6 +120,12 @@ struct gw_conf {
 	int	rank_pos_max_age_min;	/* older positions count as none */
 	double	cluster_radius_m;	/* outage clusters: default radius */
 	int	cluster_window_min;	/* and time window */
+	/* The web board (issue 7). */
+	int	session_hours;		/* browser sessions live this long */
+	int	http_max_connections;	/* simultaneous HTTP connections, streams included */
+	int	stream_replay_max;	/* a resume further behind than this gets a reset */
+	char	log[8];			/* auto, stderr or syslog (log_dest_parse) */
+	char	log_level[8];		/* info or debug (-v: debug) */
 };
 
 struct store;
@@ -137,6 +146,8 @@ struct gw {
 	struct gw_http	       *http;
 	struct gw_mqtt	       *mqtt;		/* NULL in unit tests */
 	int64_t			clock_offset_ms; /* test_clock: added to the wall clock */
+	struct gw_live	       *live;		/* the event stream (http.c starts it) */
+	struct gw_metrics      *metrics;	/* NULL: nothing is measured */
 };
 
 /* ------------------------------------------------------------------ taxonomy.c */
@@ -431,7 +442,7 @@ struct outage {
 };
 typedef int (*store_outage_cb)(const struct outage *, void *arg);
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 /* Open (creating and migrating) the database at path. NULL with a log line on
  * failure. The store owns the connection and its prepared statements. */
@@ -439,10 +450,44 @@ struct store   *store_open(const char *path);
 void		store_close(struct store *);
 int		store_version(struct store *);
 
-/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 / -1. */
+/*
+ * Transactions (README "Group commit"). store_begin opens an operation:
+ * BEGIN IMMEDIATE, or a SAVEPOINT when nested or when group commit is on;
+ * store_commit ends it (COMMIT, or RELEASE into the enclosing transaction or
+ * the pass's group: then durable only once the group ends); store_rollback
+ * undoes that operation only. 0 / -1; after a failed store_commit the caller
+ * must still call store_rollback. store_begin_light is store_begin for data
+ * whose loss on a power cut is harmless (positions, sent marks): outside a
+ * group it commits without fsync (synchronous=NORMAL, WAL: a process crash
+ * loses nothing); inside one it is an ordinary member.
+ */
+#define STORE_TX_DEPTH_MAX	8
 int		store_begin(struct store *);
+int		store_begin_light(struct store *);
 int		store_commit(struct store *);
 void		store_rollback(struct store *);
+
+/*
+ * Group commit. store_group_start arms it and adds a prepare hook to the loop
+ * that calls store_group_end before every poll. store_group_end (only between
+ * operations; it may be called early, e.g. when a queue of effects is full)
+ * tells the watchers CLOSING (they may still write into the group), COMMITs
+ * the group (one fsync), then tells them DONE, or FAILED when the commit or
+ * an operation's rollback lost the group: then nothing written into it since
+ * the last end is stored, and nothing of it may be acknowledged. 0 / -1
+ * (FAILED). store_group_pending: 1 while writes of this pass are not yet
+ * durable: whatever reports them (an HTTP answer, an ack, a push) must wait
+ * for the watchers. store_group_stop ends the open group and disarms.
+ */
+enum store_group_phase { STORE_GROUP_CLOSING, STORE_GROUP_DONE, STORE_GROUP_FAILED };
+typedef void (*store_group_cb)(void *arg, enum store_group_phase);
+#define STORE_GROUP_WATCH_MAX	4
+int		store_group_start(struct store *, struct loop *);
+void		store_group_stop(struct store *, struct loop *);
+int		store_group_watch(struct store *, store_group_cb, void *arg);
+void		store_group_unwatch(struct store *, store_group_cb, void *arg);
+int		store_group_end(struct store *);
+int		store_group_pending(const struct store *);
 
 /* Orders. get: 1 found, 0 not found, -1 error. */
 int		store_order_get(struct store *, const char *id, struct order *out);
@@ -478,6 +523,8 @@ int		store_crew_list(struct store *, store_crew_cb, void *arg);
 int		store_device_get(struct store *, const char *id, struct device *out);
 int		store_device_presence(struct store *, const char *id, int online,
 		    int64_t seen_ms);
+/* The device's live position, if at_ms is not older than the one it has; its
+ * last_seen_ms in any case. 1 done, 0 no such device, -1 error. */
 int		store_device_position(struct store *, const char *id, double lat, double lon,
 		    int64_t at_ms, int64_t seen_ms);
 
@@ -577,6 +624,86 @@ int		store_order_linked(struct store *, const char *original, store_order_cb,
 int		store_outage_add(struct store *, struct outage *o);
 /* Outages whose window contains at_ms (at_ms 0: all), by start. 0 / -1. */
 int		store_outage_list(struct store *, int64_t at_ms, store_outage_cb, void *arg);
+
+/* ---- store.c, web board section (issue 7) ---- */
+
+/* Real COMMITs of this connection so far (a commit hook counts every
+ * transaction that wrote, explicit or a write statement's own). Cheap: the
+ * live stream compares it once per loop pass. */
+uint64_t	store_commits(const struct store *);
+
+/* A browser session: the SHA-256 (hex) of its cookie's secret, the CSRF
+ * token the pages send back, and the token (name, role, dept) that logged in. */
+struct session {
+	char		hash[STORE_HASH_HEX];
+	char		csrf[STORE_HASH_HEX];
+	int64_t		created_ms, expires_ms;
+	struct token	tok;
+};
+/* 0 / -1 (a duplicate hash is an error: the secret is 256 random bits). */
+int		store_session_add(struct store *, const char *hash, const char *token_name,
+		    const char *csrf, int64_t created_ms, int64_t expires_ms);
+/* Unexpired at now_ms, with its token: 1 found (out filled), 0 none, -1 error. */
+int		store_session_find(struct store *, const char *hash, int64_t now_ms,
+		    struct session *out);
+/* 1 deleted, 0 none, -1 error. */
+int		store_session_del(struct store *, const char *hash);
+/* Delete the sessions expired at now_ms; how many, -1 on error. */
+int		store_session_purge(struct store *, int64_t now_ms);
+
+/* A timeline entry with its global id (the timeline's rowid: one writer, so
+ * ids grow by one per entry in commit order; the stream's event id). */
+struct tl_row {
+	int64_t		id;
+	char		order_id[PROTO_ID_MAX];
+	struct tl_entry	e;
+};
+typedef int (*store_tlrow_cb)(const struct tl_row *, void *arg);
+/* Entries with id > after_id, oldest first, at most limit. 0 / -1. */
+int		store_tl_after(struct store *, int64_t after_id, int limit, store_tlrow_cb,
+		    void *arg);
+/* The newest entry's id (0: none), -1 on error. */
+int64_t		store_tl_last_id(struct store *);
+/* Entry seq of order_id: 1 found, 0 none, -1 error. */
+int		store_tl_get(struct store *, const char *order_id, int seq, struct tl_row *out);
+/* 1 when an "alert_ack" entry of order_id names seq, 0 not, -1 error. */
+int		store_alert_acked(struct store *, const char *order_id, int seq);
+/* "warning" and "breach" entries without an "alert_ack", newest first. 0 / -1. */
+int		store_alerts(struct store *, int limit, store_tlrow_cb, void *arg);
+
+typedef int (*store_pos_cb)(const struct position *, void *arg);
+/* Positions of dev with at_ms in [from_ms, to_ms], oldest first, at most limit. */
+int		store_positions_dev(struct store *, const char *dev, int64_t from_ms,
+		    int64_t to_ms, int limit, store_pos_cb, void *arg);
+/* A stored device event, as received. */
+struct ev_row {
+	char	eid[PROTO_EID_MAX];
+	char	dev[PROTO_DEV_MAX];
+	int64_t	seq;
+	char	type[GW_WORD_MAX];
+	int64_t	at_ms, rx_ms;
+	char	status[GW_WORD_MAX];
+	char	payload[PROTO_MAX_PAYLOAD + 1];
+};
+typedef int (*store_ev_cb)(const struct ev_row *, void *arg);
+/* The device events about order_id, by receive time. 0 / -1. */
+int		store_events_order(struct store *, const char *order_id, store_ev_cb, void *arg);
+/* The outbox rows (pushes, cancels, requests) of order_id, oldest first. 0 / -1. */
+int		store_outbox_order(struct store *, const char *order_id, store_outbox_cb,
+		    void *arg);
+
+/* The figures /metrics reads from the database (metrics.c caches them). */
+struct store_gauges {
+	int64_t	orders[ORD_NSTATES];		/* by state */
+	int64_t	open_breached;			/* open orders with any breach */
+	int64_t	breached[SLA_NSTAGES];		/* orders with a breach of the stage */
+	int64_t	devices_known, devices_online;
+	int64_t	outbox_unacked;			/* pushes not yet acked by their device */
+	int64_t	journal_backlog;		/* events units held at their last hello
+						 * that the gateway has not stored yet */
+};
+/* 0 / -1. Full scans of small tables and of orders: call every few seconds. */
+int		store_gauges(struct store *, struct store_gauges *);
 
 /* ------------------------------------------------------------------ order.c */
 
@@ -724,12 +851,35 @@ int		stats_key_parse(const char *s, enum stats_key *out);	/* 0 / -1 */
 int		stats_report(struct gw *, int64_t from_ms, int64_t to_ms, enum stats_key,
 		    struct cJSON **out);
 
+#define STATS_COLS	10	/* figures of a report row, as the CSV's columns after key, label */
+#define STATS_CELL_MAX	128	/* bytes of one cell, NUL included; a longer key is cut */
+/* One group (or the total) of a stats_report as text: k gets key (when not
+ * NULL) or the group's key; f the orders, the arrival on-time %, average and
+ * p90 minutes, completion, department, callback rate, callback-in-10-min and
+ * answered-in-12-s %, and the breaches; "-" where nothing was judged. */
+void		stats_report_row(const struct cJSON *g, const char *key, char k[STATS_CELL_MAX],
+		    char f[STATS_COLS][STATS_CELL_MAX]);
+/* The report of stats_report as CSV (GET /api/v1/stats?format=csv, `linecrew
+ * report --csv`): a header naming `by` and the columns, a row per group, then
+ * "total". 0 / -1 (out full). */
+int		stats_report_csv(const struct cJSON *report, const char *by, struct maps_buf *out);
+
 /* ------------------------------------------------------------------ http.c */
 
 /* Start the API on conf->http_bind:http_port inside gw->loop. NULL with a log line. */
 struct gw_http *http_start(struct gw *);
 /* Close the API. Only after the loop has stopped: the loop keeps the prepare hook. */
 void		http_stop(struct gw_http *);
+/* 1 if word is one of the space-separated words of list (a route's or a
+ * page's roles), else 0. */
+int		http_has_word(const char *list, const char *word);
+/* The order brief (an item of GET /api/v1/orders) as viewer may see it:
+ * contact data null for roles that do not see it. NULL on OOM. */
+struct cJSON   *http_order_brief(struct gw *, const struct order *, const struct token *viewer);
+/* Let MHD process what is ready now (resumed streams): one MHD_run. */
+void		http_run(struct gw_http *);
+/* An item of GET /api/v1/crews. NULL on OOM. */
+struct cJSON   *http_crew_item(const struct crew *, const struct device *, int open_orders);
 
 /* ------------------------------------------------------------------ mqtt.c */
 
@@ -747,6 +897,13 @@ void		mqtt_flush(struct gw_mqtt *, const char *dev);
 
 #define BOARD_ORDERS_MAX	5000	/* open orders read for clusters and the map */
 #define BOARD_SVG_MAX		(4 * 1024 * 1024)	/* bytes of the map */
+#define BOARD_TRACK_MAX		2000	/* points of an order's track drawn (even) */
+#define BOARD_TRACK_SCAN_MAX	500000	/* positions read for one track (~6 days at 1 Hz) */
+
+/* The language of a map's words (GET /api/v1/map.svg?lang=): the legend and
+ * tooltips libmaps writes (maps_svg_labels_*) and the titles board.c writes.
+ * Times stay Asia/Shanghai in both; ids, names and addresses as stored. */
+enum board_lang { BOARD_LANG_EN, BOARD_LANG_ZH };
 
 /*
  * A crew's state for the ranking, from what the store knows: OFF when its
@@ -774,9 +931,144 @@ enum gw_status	board_clusters(struct gw *, double radius_m, int window_min,
 		    struct cJSON **out, struct gw_err *);
 /* The dispatcher's map: zones, open repairs by time left, crews with the age
  * of their position, framed on the orders and crews (the zones when there are
- * none). out is the caller's (maps_buf_init). */
-enum gw_status	board_map_svg(struct gw *, double width, double height, struct maps_buf *out,
+ * none), its words in lang. out is the caller's (maps_buf_init). */
+enum gw_status	board_map_svg(struct gw *, double width, double height, enum board_lang lang,
+		    struct maps_buf *out, struct gw_err *);
+/*
+ * One order's map (GET /api/v1/map.svg?order=ID): the zones, its site with the
+ * geofence circle, the other open repairs dimmed, its crew's track (the
+ * positions of GET /orders/{id}/track, thinned evenly to BOARD_TRACK_MAX keeping
+ * the first and last) with start and end marks (Asia/Shanghai times in their
+ * titles), the arrival point (the applied arrival's fix, else the track's
+ * position nearest in time), the crew (its device's last position while the
+ * order is on it, else the track's end); framed on the site, track and crew.
+ * dept non-NULL: an order of another department is unknown. Words in lang (the
+ * errors' messages stay English, as the whole API's). 400 (field "order") a
+ * malformed id, 404 unknown (named), 409 no site. out is the caller's.
+ */
+enum gw_status	board_map_order_svg(struct gw *, const char *order_id, const char *dept,
+		    double width, double height, enum board_lang lang, struct maps_buf *out,
 		    struct gw_err *);
+
+/* ------------------------------------------------------------------ live.c */
+
+/*
+ * The live stream GET /api/v1/stream (README "Live stream"): Server-Sent
+ * Events over libmicrohttpd. Each client has a cursor over the timeline's ids;
+ * the database is the replay buffer. A client with nothing to send is
+ * suspended (MHD_suspend_connection) and resumed when the store's commit
+ * counter moves, when a crew changed, or for the heartbeat.
+ */
+#define LIVE_PING_MS		15000	/* ": ping" comment to an idle client */
+#define LIVE_CREW_MS		1000	/* crew events: at most one per crew per this */
+#define LIVE_COALESCE_MS	10	/* commits within this wake the clients once */
+#define LIVE_BATCH		64	/* timeline entries read per refill */
+#define LIVE_BUF_MAX		(256 * 1024)	/* bytes buffered per client */
+#define LIVE_REPLAY_DEFAULT	10000	/* stream_replay_max */
+
+struct MHD_Connection;
+struct MHD_Response;
+struct gw_live;
+
+/* The stream's state in gw's loop (a prepare hook and two timers). NULL on OOM. */
+struct gw_live *live_start(struct gw *);
+/* Resume every suspended client and make its stream end: before MHD_stop_daemon,
+ * which refuses to stop with connections suspended. */
+void		live_shutdown(struct gw_live *);
+/* Free the state: after MHD_stop_daemon (which frees the clients). */
+void		live_free(struct gw_live *);
+/* A new stream for the caller tok (role, department), resuming after timeline
+ * id after (-1: no resume point: start at the newest entry). The response is
+ * the caller's to queue and destroy; NULL on OOM. */
+struct MHD_Response *live_response(struct gw_live *, struct MHD_Connection *,
+		    const struct token *tok, int64_t after);
+/* Streams open now. */
+int		live_clients(const struct gw_live *);
+/*
+ * One SSE event into dst: "id: N\n" when id >= 0, "event: NAME\n" when event
+ * is not NULL, one "data: " line per line of data, then a blank line. A
+ * comment when event is NULL and id < 0 (": data\n\n"). Returns the bytes
+ * written, 0 when it does not fit cap (nothing usable is written then).
+ */
+size_t		live_frame(char *dst, size_t cap, int64_t id, const char *event,
+		    const char *data);
+
+/* ------------------------------------------------------------------ web.c */
+
+/*
+ * The pages, their static assets (compiled in by gateway/webpack.c), browser
+ * sessions, the security headers, and the small JSON helpers of the board's
+ * routes (alert acknowledgement, the report as CSV).
+ */
+#define WEB_COOKIE		"lc_session"
+#define WEB_SECRET_HEX		65	/* 64 hex digits of a 256-bit session secret + NUL */
+#define WEB_CSRF_HEX		33	/* 128-bit CSRF token */
+#define WEB_CSP			"default-src 'self'; script-src 'self'; style-src 'self'; " \
+				"img-src 'self' data:; connect-src 'self'; frame-ancestors " \
+				"'none'; base-uri 'none'; form-action 'self'"
+
+/* One file of gateway/web/, as $(B)/gen/web_assets.c holds it. */
+struct web_asset {
+	const char		*name;		/* "board.html", "app.css" ... */
+	const char		*type;		/* Content-Type */
+	const unsigned char	*data;
+	size_t			 len;
+	const char		*etag;		/* "\"<16 hex>\"": FNV-1a 64 of the bytes */
+};
+extern const struct web_asset web_assets[];
+extern const size_t web_nassets;
+
+/* The asset called name (no directory part), NULL when none. */
+const struct web_asset *web_asset_find(const char *name);
+/* 1 when s is exactly 64 lower-case hex digits (a session secret's syntax). */
+int		web_secret_valid(const char *s);
+/* A new session for tok lasting conf->session_hours: *out filled, the secret
+ * (never stored) in secret. 0, or -1 (store error, no randomness). */
+int		web_session_new(struct gw *, const struct token *tok, struct session *out,
+		    char secret[WEB_SECRET_HEX]);
+/* The session of a cookie value: 1 (out filled), 0 none/expired/malformed, -1
+ * store error. */
+int		web_session_lookup(struct gw *, const char *secret, struct session *out);
+/* The Set-Cookie value for secret ("" clears the cookie), Max-Age max_age_s. */
+void		web_cookie(char *buf, size_t cap, const char *secret, int64_t max_age_s,
+		    int secure);
+/* The headers of every page and asset: CSP, nosniff, referrer, frame, cache. */
+void		web_headers(struct MHD_Response *);
+/* A page, an asset, a redirect or an error page for a non-API path; *status
+ * gets the HTTP status. NULL on OOM. */
+struct MHD_Response *web_serve(struct gw *, struct MHD_Connection *, const char *method,
+		    const char *url, unsigned *status);
+/*
+ * Acknowledge the warning or breach seq of order_id: one "alert_ack" entry
+ * {"seq","kind","stage","by","note"} in its own transaction. *out gets
+ * {"order_id","seq","kind","stage"}. 404 no such alert (field "seq"), 409
+ * already acknowledged, 503 store.
+ */
+enum gw_status	web_alert_ack(struct gw *, const char *order_id, int seq, const char *by,
+		    const char *note, struct cJSON **out, struct gw_err *);
+
+/* ------------------------------------------------------------------ metrics.c */
+
+/* GET /metrics, Prometheus text format 0.0.4 (README "Metrics"). */
+enum metrics_route {
+	MR_API_READ, MR_API_WRITE, MR_STREAM, MR_PAGE, MR_STATIC, MR_OTHER, MR_N
+};
+#define METRICS_CACHE_MS	3000	/* the SQL gauges are re-read at most this often */
+
+struct gw_metrics;
+struct gw_metrics *metrics_new(void);	/* NULL on OOM */
+void		metrics_free(struct gw_metrics *);
+/* The route class of a request path and method. */
+enum metrics_route metrics_route_of(const char *method, const char *url);
+/* An HTTP request of class r took seconds (NULL m: nothing). */
+void		metrics_http(struct gw_metrics *, enum metrics_route, double seconds);
+/* A device event received at rx_ms was handled (ingest time: now - rx_ms); a
+ * DELIVERED one also observes its push's created -> acked time. */
+void		metrics_event(struct gw *, const struct proto_event *, int64_t rx_ms);
+/* The whole exposition into out. 0, -1 when out is full. */
+int		metrics_render(struct gw *, struct maps_buf *out);
+/* A label value escaped as the text format wants (\\, \", \n). 0 / -1 full. */
+int		metrics_label(struct maps_buf *, const char *v);
 
 /* ------------------------------------------------------------------ admin.c */
 

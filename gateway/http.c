@@ -20,6 +20,13 @@
  * are order.c's; this file maps them to statuses and JSON.
  *
  * List answers stop adding items before GW_BODY_MAX and say "truncated": true.
+ *
+ * The web board (issue 7): a browser logs in with its token once (POST
+ * /api/v1/session) and then sends the session cookie instead of the bearer
+ * token; with the cookie every method but GET and HEAD must carry the session's
+ * X-CSRF-Token header (a cross-site form cannot set it; SameSite=Strict is the
+ * second wall). Paths outside /api/ and /metrics are web.c's (pages, assets);
+ * the stream is live.c's. /metrics and /healthz are public.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,7 +47,7 @@
 #include "log.h"
 
 #define HTTP_CONN_TIMEOUT_S	30u	/* idle connections are closed after this */
-#define HTTP_CONN_LIMIT		64u	/* simultaneous connections */
+#define HTTP_RESUMED_RUNS	3	/* group commit: MHD_run passes after a resume */
 #define HTTP_LIST_SLACK		1024	/* bytes kept free below GW_BODY_MAX in lists */
 
 struct gw_http {
@@ -48,6 +55,10 @@ struct gw_http {
 	struct MHD_Daemon      *d;
 	int			epfd;
 	struct loop_timer	timer;
+	struct gw_live	       *live;
+	struct req	       *waiting;	/* group commit: answers held back */
+	struct loop_timer	resumed;	/* group commit: MHD_run after resuming */
+	int			resumed_runs;	/* ... this many more passes */
 };
 
 /* Per-request state, freed when MHD reports the request completed. */
@@ -55,6 +66,12 @@ struct req {
 	char	       *body;
 	size_t		len;
 	int		too_large;
+	/* group commit: an answer held back until the store's commit */
+	struct MHD_Connection *conn;
+	struct MHD_Response *resp;	/* the answer, or NULL */
+	unsigned	status;
+	int		ready;		/* the group ended: queue resp */
+	struct req     *next, **prevp;	/* in gw_http.waiting while held */
 };
 
 /* One call of a handler: the input and the answer it sets. */
@@ -69,6 +86,10 @@ struct call {
 	char		       *raw;		/* a non-JSON answer (malloc'd), or NULL */
 	size_t			raw_len;
 	const char	       *raw_type;	/* its Content-Type */
+	struct MHD_Response    *resp;		/* a ready response (stream, page), or NULL */
+	const char	       *method;
+	int			via_cookie;	/* authorized by the session cookie */
+	struct session		sess;		/* then: the session */
 };
 
 typedef void (*handler_fn)(struct call *);
@@ -94,6 +115,21 @@ static void h_reassign(struct call *);
 static void h_clusters(struct call *);
 static void h_link(struct call *);
 static void h_map(struct call *);
+static void h_session_new(struct call *);
+static void h_session_get(struct call *);
+static void h_session_del(struct call *);
+static void h_stream(struct call *);
+static void h_alerts(struct call *);
+static void h_alert_ack(struct call *);
+static void h_track(struct call *);
+static void h_messages(struct call *);
+static void h_healthz(struct call *);
+static void h_metrics(struct call *);
+
+static int	sees_contact(const struct token *);
+static void	redact(cJSON *);
+static int	query_i64(struct call *, const char *, int64_t, int64_t, int64_t *);
+static int	stats_csv(struct call *, const char *);
 
 static const struct route {
 	const char     *method;
@@ -123,6 +159,17 @@ static const struct route {
 	{ "GET",  "/api/v1/clusters",			h_clusters,	"supervisor dispatcher" },
 	{ "POST", "/api/v1/orders/{id}/link",		h_link,		"supervisor" },
 	{ "GET",  "/api/v1/map.svg",			h_map,		"dispatcher supervisor" },
+	/* The web board (issue 7). */
+	{ "POST", "/api/v1/session",			h_session_new,	"public" },
+	{ "GET",  "/api/v1/session",			h_session_get,	"any" },
+	{ "DELETE", "/api/v1/session",			h_session_del,	"any" },
+	{ "GET",  "/api/v1/stream",			h_stream,	"any" },
+	{ "GET",  "/api/v1/alerts",			h_alerts,	"dispatcher supervisor" },
+	{ "POST", "/api/v1/alerts/ack",			h_alert_ack,	"dispatcher supervisor" },
+	{ "GET",  "/api/v1/orders/{id}/track",		h_track,	"any" },
+	{ "GET",  "/api/v1/orders/{id}/messages",	h_messages,	"any" },
+	{ "GET",  "/healthz",				h_healthz,	"public" },
+	{ "GET",  "/metrics",				h_metrics,	"public" },
 	/* Only with `test_clock yes` (test configs); 404 otherwise. */
 	{ "POST", "/api/v1/test/clock",			h_test_clock,	"admin" },
 };
@@ -238,6 +285,32 @@ tl_item(const struct tl_entry *e, void *arg)
 	return 0;
 }
 
+/* The board's additions to an order: the earliest pending deadline and its
+ * stage (null when none), the completion note of callbacks, the crew's name. */
+static void
+order_deadline(struct gw *gw, const struct order *o, const struct sla_result r[SLA_NSTAGES],
+    cJSON *j)
+{
+	struct crew cr;
+	int best = -1;
+
+	for (int i = 0; i < SLA_NSTAGES; i++)
+		if (r[i].verdict == SLA_PENDING && r[i].due_ms != 0 &&
+		    (best < 0 || r[i].due_ms < r[best].due_ms))
+			best = i;
+	json_time(j, "deadline_ms", best < 0 ? 0 : r[best].due_ms);
+	if (best < 0)
+		cJSON_AddNullToObject(j, "deadline_stage");
+	else
+		cJSON_AddStringToObject(j, "deadline_stage", sla_stage_name(r[best].stage));
+	if (o->crew[0] && store_crew_get(gw->store, o->crew, &cr) == 1)
+		cJSON_AddStringToObject(j, "crew_name", cr.name);
+	else
+		cJSON_AddNullToObject(j, "crew_name");
+	json_str_or_null(j, "delay_reason", o->delay_reason);
+	json_str_or_null(j, "delay_text", o->delay_text);
+}
+
 /* The order as the API shows it; with the timeline when full. NULL on OOM or
  * (full) a store error, *store_err set then. */
 static cJSON *
@@ -333,6 +406,7 @@ order_json(struct gw *gw, const struct order *o, int full, int *store_err)
 		cJSON_AddNullToObject(j, "next_stage");
 	json_time(j, "next_due_ms", o->next_due_ms);
 	sla_eval(o, gw->clock, r);
+	order_deadline(gw, o, r, j);
 	if ((sla = cJSON_AddArrayToObject(j, "sla")) != NULL)
 		for (int i = 0; i < SLA_NSTAGES; i++) {
 			cJSON *s = cJSON_CreateObject();
@@ -744,6 +818,43 @@ h_orders(struct call *c)
 	    store_order_list(c->gw->store, all, filter, limit, list_order, &l));
 }
 
+/* The crew's note of the order's completion entry ("" when none). */
+static int
+completion_note(const struct tl_entry *e, void *arg)
+{
+	cJSON *j = arg, *d, *n;
+
+	if (strcmp(e->kind, "completed") != 0)
+		return 0;
+	d = cJSON_Parse(e->detail);
+	n = cJSON_GetObjectItemCaseSensitive(d, "note");
+	if (cJSON_IsString(n)) {
+		cJSON_DeleteItemFromObject(j, "completion_note");
+		cJSON_AddStringToObject(j, "completion_note", n->valuestring);
+	}
+	cJSON_Delete(d);
+	return 0;
+}
+
+/* A callback item: the order brief, the completion note and the customer. */
+static int
+list_callback(const struct order *o, void *arg)
+{
+	struct list *l = arg;
+	int serr;
+	cJSON *j = order_json(l->gw, o, 0, &serr);
+
+	if (j != NULL) {
+		cJSON_AddStringToObject(j, "completion_note", "");
+		if (store_tl_list(l->gw->store, o->id, completion_note, j) == -1) {
+			cJSON_Delete(j);
+			l->oom = 1;
+			return 1;
+		}
+	}
+	return list_add(l, j);
+}
+
 static void
 h_callbacks(struct call *c)
 {
@@ -757,7 +868,7 @@ h_callbacks(struct call *c)
 		return;
 	}
 	reply_list(c, "callbacks", &l,
-	    store_callback_list(c->gw->store, limit, list_order, &l));
+	    store_callback_list(c->gw->store, limit, list_callback, &l));
 }
 
 static void
@@ -1100,6 +1211,7 @@ static void
 h_stats(struct call *c)
 {
 	const char *by = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "by");
+	const char *fmt = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "format");
 	int64_t from = 0, to = 0;
 	enum stats_key key = STATS_BY_TYPE;
 	int a, b;
@@ -1120,11 +1232,17 @@ h_stats(struct call *c)
 		reply_error(c, 400, "by", "by: must be type, category, zone, branch, crew or shift");
 		return;
 	}
+	if (fmt != NULL && strcmp(fmt, "json") != 0 && strcmp(fmt, "csv") != 0) {
+		reply_error(c, 400, "format", "format: must be json or csv");
+		return;
+	}
 	if (stats_report(c->gw, from, to, key, &c->answer) == -1) {
 		reply_error(c, 503, NULL, "the store cannot be read");
 		return;
 	}
 	c->status = 200;
+	if (fmt != NULL && strcmp(fmt, "csv") == 0)
+		stats_csv(c, by);
 }
 
 static void
@@ -1327,12 +1445,32 @@ h_map(struct call *c)
 	struct gw_err err = { 0 };
 	struct maps_buf b;
 	double w = 1000, h = 800;
+	const char *ord = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "order");
+	const char *lg = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "lang");
+	enum board_lang lang = BOARD_LANG_EN;
+	enum gw_status st;
 
 	if (query_num(c, "width", HTTP_MAP_MIN_PX, HTTP_MAP_MAX_PX, &w) == -1 ||
 	    query_num(c, "height", HTTP_MAP_MIN_PX, HTTP_MAP_MAX_PX, &h) == -1)
 		return;
+	/* English unless asked: the CLI's saved maps and scripts read it; the
+	 * pages, Chinese first, ask for their own language. */
+	if (lg != NULL && strcmp(lg, "zh") == 0)
+		lang = BOARD_LANG_ZH;
+	else if (lg != NULL && strcmp(lg, "en") != 0) {
+		reply_error(c, 400, "lang", "lang: must be \"en\" or \"zh\"");
+		return;
+	}
 	maps_buf_init(&b, BOARD_SVG_MAX);
-	if (board_map_svg(c->gw, w, h, &b, &err) != GW_OK) {
+	/* ?order= names an order outside the path, so authorize's department
+	 * check of {id} does not see it: the department goes to board.c (today
+	 * the route's roles keep departments out anyway; this holds if they change). */
+	if (ord != NULL)
+		st = board_map_order_svg(c->gw, ord, strcmp(c->tok.role, "department") == 0 ?
+		    c->tok.dept : NULL, w, h, lang, &b, &err);
+	else
+		st = board_map_svg(c->gw, w, h, lang, &b, &err);
+	if (st != GW_OK) {
 		maps_buf_free(&b);
 		reply_gw_err(c, &err);
 		return;
@@ -1341,6 +1479,483 @@ h_map(struct call *c)
 	c->raw_len = b.len;
 	c->raw_type = "image/svg+xml; charset=utf-8";
 	c->status = 200;
+}
+
+/* ---- the web board (issue 7) ---- */
+
+#define HTTP_ALERTS_MAX		200	/* alerts in one answer */
+#define HTTP_TRACK_MAX		5000	/* positions in one track */
+
+cJSON *
+http_order_brief(struct gw *gw, const struct order *o, const struct token *viewer)
+{
+	int serr;
+	cJSON *j = order_json(gw, o, 0, &serr);
+
+	if (j != NULL && !sees_contact(viewer))
+		redact(j);
+	return j;
+}
+
+cJSON *
+http_crew_item(const struct crew *cr, const struct device *d, int open_orders)
+{
+	return crew_json(cr, d, open_orders);
+}
+
+/* The session as the API shows it. */
+static void
+reply_session(struct call *c, const struct session *se)
+{
+	if ((c->answer = cJSON_CreateObject()) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	cJSON_AddStringToObject(c->answer, "name", se->tok.name);
+	cJSON_AddStringToObject(c->answer, "role", se->tok.role);
+	json_str_or_null(c->answer, "dept", se->tok.dept);
+	cJSON_AddStringToObject(c->answer, "csrf", se->csrf);
+	cJSON_AddNumberToObject(c->answer, "expires_ms", (double)se->expires_ms);
+	c->status = 200;
+}
+
+/* A JSON answer with a Set-Cookie header, as a ready response. */
+static void
+reply_with_cookie(struct call *c, const char *cookie)
+{
+	char *text;
+
+	if (c->answer == NULL || (text = cJSON_PrintUnformatted(c->answer)) == NULL)
+		return;		/* send_answer's fallback answers */
+	if ((c->resp = MHD_create_response_from_buffer(strlen(text), text,
+	    MHD_RESPMEM_MUST_FREE)) == NULL) {
+		cJSON_free(text);
+		return;
+	}
+	MHD_add_response_header(c->resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(c->resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+	MHD_add_response_header(c->resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+}
+
+static void
+h_session_new(struct call *c)
+{
+	static const char *const fields[] = { "token", NULL };
+	struct proto_error pe = { 0 };
+	char secret[256], hash[STORE_HASH_HEX], sid[WEB_SECRET_HEX], cookie[256];
+	struct token tok;
+	struct session se;
+	int rc;
+
+	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
+		return;
+	if (pj_str(c->body, "", "token", 1, secret, sizeof(secret), &pe) != PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	if (secret[0] == '\0' || strlen(secret) > 128) {
+		reply_error(c, 400, "token", "token: must be an API token (1..128 bytes)");
+		return;
+	}
+	admin_token_hash(secret, hash);
+	explicit_bzero(secret, sizeof(secret));
+	memset(&tok, 0, sizeof(tok));
+	if ((rc = store_token_find(c->gw->store, hash, &tok)) == -1) {
+		reply_error(c, 503, NULL, "the store cannot read tokens");
+		return;
+	}
+	if (rc == 0 || !crypto_ct_equal(hash, tok.hash, sizeof(hash) - 1)) {
+		log_security("http: login with an unknown API token refused");
+		reply_error(c, 401, "token", "token: not a valid API token");
+		return;
+	}
+	if (web_session_new(c->gw, &tok, &se, sid) == -1) {
+		reply_error(c, 503, NULL, "the store cannot write; no session was made");
+		return;
+	}
+	log_info("http: session for token %s (role %s) until %lld", tok.name, tok.role,
+	    (long long)se.expires_ms);
+	web_cookie(cookie, sizeof(cookie), sid, (se.expires_ms - se.created_ms) / 1000,
+	    c->gw->conf->http_tls_cert[0] != '\0');
+	explicit_bzero(sid, sizeof(sid));
+	c->tok = tok;
+	reply_session(c, &se);
+	reply_with_cookie(c, cookie);
+}
+
+static void
+h_session_get(struct call *c)
+{
+	struct session se;
+
+	if (c->via_cookie) {
+		reply_session(c, &c->sess);
+		return;
+	}
+	/* A bearer token: its own "session" has no cookie and no CSRF token. */
+	memset(&se, 0, sizeof(se));
+	se.tok = c->tok;
+	reply_session(c, &se);
+	if (c->answer) {
+		cJSON_ReplaceItemInObject(c->answer, "csrf", cJSON_CreateNull());
+		cJSON_ReplaceItemInObject(c->answer, "expires_ms", cJSON_CreateNull());
+	}
+}
+
+static void
+h_session_del(struct call *c)
+{
+	char cookie[256];
+
+	if (c->via_cookie && store_session_del(c->gw->store, c->sess.hash) == -1) {
+		reply_error(c, 503, NULL, "the store cannot write");
+		return;
+	}
+	if ((c->answer = cJSON_CreateObject()) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	cJSON_AddTrueToObject(c->answer, "ok");
+	c->status = 200;
+	web_cookie(cookie, sizeof(cookie), "", 0, c->gw->conf->http_tls_cert[0] != '\0');
+	reply_with_cookie(c, cookie);
+}
+
+static void
+h_stream(struct call *c)
+{
+	const char *lei = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Last-Event-ID");
+	int64_t after = -1;
+	char *end;
+
+	if (lei != NULL && lei[0] != '\0') {
+		long long n;
+
+		errno = 0;
+		n = strtoll(lei, &end, 10);
+		if (end == lei || *end != '\0' || errno != 0 || n < 0) {
+			reply_error(c, 400, "Last-Event-ID", "Last-Event-ID: must be a timeline "
+			    "id (an integer >= 0)");
+			return;
+		}
+		after = n;
+	} else if (query_i64(c, "after", 0, INT64_MAX / 2, &after) == -1)
+		return;
+	else if (MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "after") == NULL)
+		after = -1;
+	if (c->gw->live == NULL ||
+	    (c->resp = live_response(c->gw->live, c->conn, &c->tok, after)) == NULL) {
+		reply_error(c, 503, NULL, "the stream cannot start (out of memory)");
+		return;
+	}
+	c->status = 200;
+}
+
+struct alerts_q {
+	struct list	l;
+	const struct token *viewer;
+};
+
+static int
+list_alert(const struct tl_row *r, void *arg)
+{
+	struct alerts_q *q = arg;
+	cJSON *j, *d, *it;
+	struct order *o;
+
+	if ((j = cJSON_CreateObject()) == NULL || (o = malloc(sizeof(*o))) == NULL) {
+		cJSON_Delete(j);
+		q->l.oom = 1;
+		return 1;
+	}
+	cJSON_AddNumberToObject(j, "id", (double)r->id);
+	cJSON_AddStringToObject(j, "order_id", r->order_id);
+	cJSON_AddNumberToObject(j, "seq", r->e.seq);
+	cJSON_AddStringToObject(j, "kind", r->e.kind);
+	d = cJSON_Parse(r->e.detail);
+	it = cJSON_GetObjectItemCaseSensitive(d, "stage");
+	cJSON_AddStringToObject(j, "stage", cJSON_IsString(it) ? it->valuestring : "");
+	it = cJSON_GetObjectItemCaseSensitive(d, "due_ms");
+	if (cJSON_IsNumber(it))
+		cJSON_AddNumberToObject(j, "due_ms", it->valuedouble);
+	else
+		cJSON_AddNullToObject(j, "due_ms");
+	cJSON_Delete(d);
+	cJSON_AddNumberToObject(j, "at_ms", (double)r->e.at_ms);
+	if (store_order_get(q->l.gw->store, r->order_id, o) == 1)
+		cJSON_AddItemToObject(j, "order", http_order_brief(q->l.gw, o, q->viewer));
+	else
+		cJSON_AddNullToObject(j, "order");
+	free(o);
+	return list_add(&q->l, j);
+}
+
+static void
+h_alerts(struct call *c)
+{
+	struct alerts_q q = { .l = { .gw = c->gw }, .viewer = &c->tok };
+
+	if ((q.l.arr = cJSON_CreateArray()) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	reply_list(c, "alerts", &q.l, store_alerts(c->gw->store, HTTP_ALERTS_MAX, list_alert,
+	    &q));
+}
+
+static void
+h_alert_ack(struct call *c)
+{
+	static const char *const fields[] = { "order_id", "seq", "note", NULL };
+	struct proto_error pe = { 0 };
+	struct gw_err err = { 0 };
+	char oid[PROTO_ID_MAX], note[PROTO_TEXT_MAX] = "";
+	int64_t seq = 0;
+	cJSON *ack = NULL;
+
+	if (need_object(c) == -1 || only_fields(c, c->body, "", fields) == -1)
+		return;
+	if (pj_str(c->body, "", "order_id", 1, oid, sizeof(oid), &pe) != PROTO_OK ||
+	    pj_int(c->body, "", "seq", 1, 1, INT32_MAX, &seq, &pe) != PROTO_OK ||
+	    pj_str(c->body, "", "note", 0, note, sizeof(note), &pe) != PROTO_OK) {
+		reply_proto_err(c, &pe);
+		return;
+	}
+	if (!proto_valid_id(oid)) {
+		reply_error(c, 400, "order_id", "order_id: not an order id");
+		return;
+	}
+	if (web_alert_ack(c->gw, oid, (int)seq, c->tok.name, note, &ack, &err) != GW_OK) {
+		reply_gw_err(c, &err);
+		return;
+	}
+	if ((c->answer = cJSON_CreateObject()) == NULL) {
+		cJSON_Delete(ack);
+		reply_oom(c);
+		return;
+	}
+	cJSON_AddItemToObject(c->answer, "ack", ack);
+	c->status = 200;
+}
+
+struct track_q {
+	cJSON	       *arr;
+	int		n, oom;
+};
+
+static int
+track_point(const struct position *p, void *arg)
+{
+	struct track_q *q = arg;
+	cJSON *j = cJSON_CreateObject();
+
+	if (j == NULL) {
+		q->oom = 1;
+		return 1;
+	}
+	cJSON_AddNumberToObject(j, "at_ms", (double)p->at_ms);
+	cJSON_AddNumberToObject(j, "lat", p->lat);
+	cJSON_AddNumberToObject(j, "lon", p->lon);
+	if (isnan(p->eph_m))
+		cJSON_AddNullToObject(j, "eph_m");
+	else
+		cJSON_AddNumberToObject(j, "eph_m", p->eph_m);
+	if (isnan(p->speed_mps))
+		cJSON_AddNullToObject(j, "speed_mps");
+	else
+		cJSON_AddNumberToObject(j, "speed_mps", p->speed_mps);
+	cJSON_AddStringToObject(j, "dev", p->dev);
+	cJSON_AddItemToArray(q->arr, j);
+	q->n++;
+	return 0;
+}
+
+/* The order of the path, fresh: 0, or -1 with the answer set. */
+static int
+path_order(struct call *c, struct order *o)
+{
+	int rc = store_order_get(c->gw->store, c->id, o);
+
+	if (rc == 1)
+		return 0;
+	if (rc == 0)
+		reply_error(c, 404, NULL, "no order \"%s\"", c->id);
+	else
+		reply_error(c, 503, NULL, "the store cannot be read");
+	return -1;
+}
+
+static void
+h_track(struct call *c)
+{
+	struct track_q q = { 0 };
+	struct order *o;
+	int64_t end;
+	int rc = 0;
+
+	if ((o = malloc(sizeof(*o))) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	if (path_order(c, o) == -1)
+		goto out;
+	if ((c->answer = cJSON_CreateObject()) == NULL ||
+	    (q.arr = cJSON_CreateArray()) == NULL) {
+		reply_oom(c);
+		goto out;
+	}
+	/* The crew's way to the site: its device's positions from the dispatch
+	 * to the completion (or now). One more than the cap tells "truncated". */
+	end = o->completed_ms ? o->completed_ms : clock_wall(c->gw->clock);
+	if (o->device[0] && o->dispatched_ms)
+		rc = store_positions_dev(c->gw->store, o->device, o->dispatched_ms, end,
+		    HTTP_TRACK_MAX + 1, track_point, &q);
+	if (rc == -1 || q.oom) {
+		cJSON_Delete(q.arr);
+		reply_error(c, 503, NULL, rc == -1 ? "the store cannot be read" : "out of memory");
+		goto out;
+	}
+	if (q.n > HTTP_TRACK_MAX)
+		cJSON_DeleteItemFromArray(q.arr, HTTP_TRACK_MAX);
+	cJSON_AddStringToObject(c->answer, "order_id", o->id);
+	cJSON_AddItemToObject(c->answer, "points", q.arr);
+	cJSON_AddBoolToObject(c->answer, "truncated", q.n > HTTP_TRACK_MAX);
+	c->status = 200;
+out:
+	free(o);
+}
+
+static int
+msg_up(const struct ev_row *r, void *arg)
+{
+	struct list *l = arg;
+	cJSON *j = cJSON_CreateObject(), *p;
+
+	if (j == NULL)
+		return list_add(l, NULL);
+	cJSON_AddStringToObject(j, "eid", r->eid);
+	cJSON_AddStringToObject(j, "dev", r->dev);
+	cJSON_AddNumberToObject(j, "seq", (double)r->seq);
+	cJSON_AddStringToObject(j, "type", r->type);
+	json_time(j, "at_ms", r->at_ms);
+	json_time(j, "rx_ms", r->rx_ms);
+	cJSON_AddStringToObject(j, "status", r->status);
+	if ((p = cJSON_Parse(r->payload)) == NULL)
+		p = cJSON_CreateObject();
+	cJSON_AddItemToObject(j, "payload", p);
+	return list_add(l, j);
+}
+
+static int
+msg_down(const struct outbox_row *r, void *arg)
+{
+	struct list *l = arg;
+	cJSON *j = cJSON_CreateObject();
+
+	if (j == NULL)
+		return list_add(l, NULL);
+	cJSON_AddStringToObject(j, "msg_id", r->msg_id);
+	cJSON_AddStringToObject(j, "dev", r->dev);
+	cJSON_AddStringToObject(j, "kind", r->kind);
+	json_time(j, "created_ms", r->created_ms);
+	json_time(j, "last_sent_ms", r->last_sent_ms);
+	cJSON_AddNumberToObject(j, "attempts", r->attempts);
+	json_time(j, "acked_ms", r->acked_ms);
+	return list_add(l, j);
+}
+
+static void
+h_messages(struct call *c)
+{
+	struct list up = { .gw = c->gw }, down = { .gw = c->gw };
+	struct order *o;
+
+	if ((o = malloc(sizeof(*o))) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	if (path_order(c, o) == -1) {
+		free(o);
+		return;
+	}
+	free(o);
+	up.arr = cJSON_CreateArray();
+	down.arr = cJSON_CreateArray();
+	if (up.arr == NULL || down.arr == NULL ||
+	    (c->answer = cJSON_CreateObject()) == NULL) {
+		cJSON_Delete(up.arr);
+		cJSON_Delete(down.arr);
+		reply_oom(c);
+		return;
+	}
+	cJSON_AddStringToObject(c->answer, "order_id", c->id);
+	cJSON_AddItemToObject(c->answer, "uplink", up.arr);
+	cJSON_AddItemToObject(c->answer, "downlink", down.arr);
+	if (store_events_order(c->gw->store, c->id, msg_up, &up) == -1 ||
+	    store_outbox_order(c->gw->store, c->id, msg_down, &down) == -1) {
+		reply_error(c, 503, NULL, "the store cannot be read");
+		return;
+	}
+	if (up.oom || down.oom) {
+		reply_oom(c);
+		return;
+	}
+	if (up.truncated || down.truncated)
+		cJSON_AddTrueToObject(c->answer, "truncated");
+	c->status = 200;
+}
+
+static void
+h_healthz(struct call *c)
+{
+	int store_ok = store_tl_last_id(c->gw->store) >= 0;
+	int mqtt_ok = c->gw->mqtt && mqtt_connected(c->gw->mqtt);
+
+	if ((c->answer = cJSON_CreateObject()) == NULL) {
+		reply_oom(c);
+		return;
+	}
+	cJSON_AddStringToObject(c->answer, "status", store_ok && mqtt_ok ? "ok" : "fail");
+	cJSON_AddStringToObject(c->answer, "store", store_ok ? "ok" : "error");
+	cJSON_AddStringToObject(c->answer, "mqtt", mqtt_ok ? "connected" : "disconnected");
+	c->status = store_ok && mqtt_ok ? 200 : 503;
+}
+
+static void
+h_metrics(struct call *c)
+{
+	struct maps_buf b;
+
+	maps_buf_init(&b, GW_BODY_MAX * 4);
+	if (metrics_render(c->gw, &b) == -1) {
+		maps_buf_free(&b);
+		reply_error(c, 503, NULL, "the metrics do not fit the answer");
+		return;
+	}
+	c->raw = b.p;		/* handed over: send_answer gives it to MHD */
+	c->raw_len = b.len;
+	c->raw_type = "text/plain; version=0.0.4; charset=utf-8";
+	c->status = 200;
+}
+
+/* GET /api/v1/stats?...&format=csv: the report as linecrew report --csv. */
+static int
+stats_csv(struct call *c, const char *by)
+{
+	struct maps_buf b;
+
+	maps_buf_init(&b, GW_BODY_MAX * 4);
+	if (stats_report_csv(c->answer, by ? by : "type", &b) == -1) {
+		maps_buf_free(&b);
+		reply_error(c, 503, NULL, "the report does not fit the answer");
+		return -1;
+	}
+	cJSON_Delete(c->answer);
+	c->answer = NULL;
+	c->raw = b.p;
+	c->raw_len = b.len;
+	c->raw_type = "text/csv; charset=utf-8";
+	return 0;
 }
 
 /* ---- routing ---- */
@@ -1373,9 +1988,8 @@ path_match(const char *pattern, const char *path, char id[PROTO_ID_MAX], int *ba
 	return *pattern == '\0' && *path == '\0';
 }
 
-/* 1 if word is one of the space-separated words of list. */
-static int
-has_word(const char *list, const char *word)
+int
+http_has_word(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 
@@ -1393,7 +2007,7 @@ has_word(const char *list, const char *word)
 static int
 sees_contact(const struct token *t)
 {
-	return has_word("agent department admin", t->role);
+	return http_has_word("agent department admin", t->role);
 }
 
 /* Customer contact data out of an answer for roles that do not need it. */
@@ -1410,7 +2024,10 @@ redact(cJSON *j)
 		    strcmp(it->string, "phone") == 0) && cJSON_IsString(it)) {
 			cJSON *null = cJSON_CreateNull();
 
-			if (null == NULL || !cJSON_ReplaceItemViaPointer(j, it, null)) {
+			/* By name: ReplaceItemViaPointer would leave the null nameless
+			 * (printed as a member "" and the key gone). */
+			if (null == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(j, it->string,
+			    null)) {
 				/* No memory for the null: drop the member instead. */
 				cJSON_Delete(null);
 				cJSON_Delete(cJSON_DetachItemViaPointer(j, it));
@@ -1449,9 +2066,40 @@ authorize(struct call *c, const struct route *r, const char *url)
 	struct order *o;
 	int rc;
 
+	const char *ck = MHD_lookup_connection_value(c->conn, MHD_COOKIE_KIND, WEB_COOKIE);
+
 	memset(&c->tok, 0, sizeof(c->tok));
 	if (strcmp(r->role, "public") == 0)
 		return 0;
+	if (hdr == NULL && ck != NULL) {
+		/* The browser's session instead of the bearer token. */
+		if ((rc = web_session_lookup(c->gw, ck, &c->sess)) == -1) {
+			reply_error(c, 503, NULL, "the store cannot read sessions");
+			return -1;
+		}
+		if (rc == 0) {
+			reply_error(c, 401, NULL, "the session has ended or is unknown: log in "
+			    "again");
+			return -1;
+		}
+		c->tok = c->sess.tok;
+		c->via_cookie = 1;
+		if (strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0) {
+			const char *x = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
+			    "X-CSRF-Token");
+
+			if (x == NULL || strlen(x) != strlen(c->sess.csrf) ||
+			    !crypto_ct_equal(x, c->sess.csrf, strlen(x))) {
+				log_security("http: %s %s: session of %s without its CSRF token "
+				    "refused", c->method, url, c->tok.name);
+				reply_error(c, 403, "X-CSRF-Token", "X-CSRF-Token: %s",
+				    x == NULL ? "required with the session cookie" :
+				    "not this session's token");
+				return -1;
+			}
+		}
+		goto role;
+	}
 	if (hdr == NULL || strncmp(hdr, "Bearer ", 7) != 0 || hdr[7] == '\0' ||
 	    strlen(hdr + 7) > 128) {
 		reply_error(c, 401, NULL, "a token is required: Authorization: Bearer <token>");
@@ -1470,8 +2118,9 @@ authorize(struct call *c, const struct route *r, const char *url)
 		reply_error(c, 401, NULL, "the token is not valid");
 		return -1;
 	}
+role:
 	if (strcmp(c->tok.role, "admin") != 0 && strcmp(r->role, "any") != 0 &&
-	    !has_word(r->role, c->tok.role)) {
+	    !http_has_word(r->role, c->tok.role)) {
 		log_security("http: %s: token %s (role %s) refused: needs %s", url, c->tok.name,
 		    c->tok.role, r->role);
 		reply_error(c, 403, NULL, "role %s may not do this (allowed: %s, admin)",
@@ -1497,7 +2146,7 @@ authorize(struct call *c, const struct route *r, const char *url)
 }
 
 static void
-dispatch(struct call *c, const char *method, const char *url, const struct req *rq)
+dispatch_route(struct call *c, const char *method, const char *url, const struct req *rq)
 {
 	const struct route *r = NULL;
 	int path_known = 0, bad_id = 0;
@@ -1550,6 +2199,8 @@ dispatch(struct call *c, const char *method, const char *url, const struct req *
 		return;
 	log_debug("http: %s %s (token %s, role %s)", method, url, c->tok.name, c->tok.role);
 	r->fn(c);
+	if (c->resp != NULL)
+		return;		/* a stream or an answer with a cookie: ready */
 	if (c->raw != NULL && c->answer == NULL)
 		return;		/* a picture: nothing to redact */
 	if (c->answer == NULL) {
@@ -1562,15 +2213,42 @@ dispatch(struct call *c, const char *method, const char *url, const struct req *
 		redact(c->answer);
 }
 
-static enum MHD_Result
-send_answer(struct MHD_Connection *conn, struct call *c)
+/* Everything but the JSON API goes to web.c (pages, assets); every request's
+ * time is measured by its route class. */
+static void
+dispatch(struct call *c, const char *method, const char *url, const struct req *rq)
+{
+	int64_t t0 = clock_mono(clock_system());
+
+	c->method = method;
+	if (strncmp(url, "/api/", 5) != 0 && strcmp(url, "/metrics") != 0 &&
+	    strcmp(url, "/healthz") != 0) {
+		if ((c->resp = web_serve(c->gw, c->conn, method, url, &c->status)) == NULL)
+			reply_oom(c);
+	} else
+		dispatch_route(c, method, url, rq);
+	metrics_http(c->gw->metrics, metrics_route_of(method, url),
+	    (double)(clock_mono(clock_system()) - t0) / 1000.0);
+}
+
+/* The MHD response of c's answer (the caller destroys it), or NULL when
+ * out of memory. c->status may become 503. */
+static struct MHD_Response *
+make_answer(struct call *c)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 	char *text = c->answer ? cJSON_PrintUnformatted(c->answer) : NULL;
 	static const char fallback[] =
 	    "{\"error\":{\"status\":503,\"code\":\"unavailable\",\"field\":null,"
 	    "\"message\":\"out of memory\"}}";
+
+	if (c->resp != NULL) {
+		/* A ready response (stream, page, cookie): queued as it is. */
+		cJSON_free(text);
+		resp = c->resp;
+		c->resp = NULL;
+		return resp;
+	}
 
 	if (c->raw != NULL && c->answer == NULL) {
 		/* MHD owns (and frees) raw once the response exists. */
@@ -1578,13 +2256,11 @@ send_answer(struct MHD_Connection *conn, struct call *c)
 		    MHD_RESPMEM_MUST_FREE)) == NULL) {
 			free(c->raw);
 			c->raw = NULL;
-			return MHD_NO;
+			return NULL;
 		}
 		c->raw = NULL;
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, c->raw_type);
-		ret = MHD_queue_response(conn, c->status, resp);
-		MHD_destroy_response(resp);
-		return ret;
+		return resp;
 	}
 	if (text == NULL) {
 		c->status = 503;
@@ -1595,11 +2271,129 @@ send_answer(struct MHD_Connection *conn, struct call *c)
 		    MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		cJSON_free(text);
-		return MHD_NO;
+		return NULL;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	return resp;
+}
+
+static enum MHD_Result
+send_answer(struct MHD_Connection *conn, struct call *c)
+{
+	struct MHD_Response *resp = make_answer(c);
+	enum MHD_Result ret;
+
+	if (resp == NULL)
+		return MHD_NO;
 	ret = MHD_queue_response(conn, c->status, resp);
 	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- group commit (README "Group commit") ----
+ *
+ * A request handled while the store's group transaction holds writes of this
+ * loop pass (store_group_pending) is not answered yet: its response is built
+ * and kept in its struct req, the connection is suspended, and group_cb
+ * resumes it once the group ended; MHD then calls access_cb again, which
+ * queues the kept response, or 503 when the group failed (nothing of the pass
+ * was stored, so nothing may be reported as done; reads are held back too,
+ * as they may have seen the lost writes). */
+
+static void
+hold_unlink(struct req *rq)
+{
+	if (rq->prevp == NULL)
+		return;
+	*rq->prevp = rq->next;
+	if (rq->next != NULL)
+		rq->next->prevp = rq->prevp;
+	rq->next = NULL;
+	rq->prevp = NULL;
+}
+
+/* Keep c's answer in rq and suspend the connection. MHD_YES, or MHD_NO
+ * (out of memory: the connection is closed, which answers nothing). */
+static enum MHD_Result
+hold_answer(struct gw_http *h, struct MHD_Connection *conn, struct req *rq, struct call *c)
+{
+	if ((rq->resp = make_answer(c)) == NULL)
+		return MHD_NO;
+	rq->status = c->status;
+	rq->conn = conn;
+	rq->ready = 0;
+	rq->next = h->waiting;
+	if (h->waiting != NULL)
+		h->waiting->prevp = &rq->next;
+	rq->prevp = &h->waiting;
+	h->waiting = rq;
+	MHD_suspend_connection(conn);
+	return MHD_YES;
+}
+
+static void
+group_cb(void *arg, enum store_group_phase ph)
+{
+	static const char unavailable[] =
+	    "{\"error\":{\"status\":503,\"code\":\"unavailable\",\"field\":null,"
+	    "\"message\":\"the store cannot write; nothing was accepted\"}}";
+	struct gw_http *h = arg;
+	struct req *rq;
+
+	if (ph == STORE_GROUP_CLOSING)
+		return;
+	while ((rq = h->waiting) != NULL) {
+		hold_unlink(rq);
+		if (ph == STORE_GROUP_FAILED) {
+			struct MHD_Response *r = MHD_create_response_from_buffer(
+			    sizeof(unavailable) - 1, (void *)unavailable, MHD_RESPMEM_PERSISTENT);
+
+			MHD_destroy_response(rq->resp);
+			rq->resp = r;	/* NULL: the connection is closed */
+			if (r != NULL)
+				MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				    "application/json");
+			rq->status = 503;
+		}
+		rq->ready = 1;
+		MHD_resume_connection(rq->conn);
+		/* Without an internal thread MHD has no wake-up channel: it
+		 * serves resumed connections on its next MHD_run, which we call
+		 * at once from the loop (not from here: this may run inside
+		 * another module's callback, and MHD_run would start new work). */
+		h->resumed_runs = HTTP_RESUMED_RUNS;
+		loop_timer_start(h->gw->loop, &h->resumed, 0, 0);
+	}
+}
+
+/* The first MHD_run sends the held answers; MHD 0.9.75 finishes such a
+ * request and puts the connection back into its epoll set only when it
+ * looks at it again in a later loop pass, so one more run follows in the
+ * next pass (without it the next request on a keep-alive connection would
+ * wait for MHD's timeout, up to a second). */
+static void
+resumed_cb(void *arg)
+{
+	struct gw_http *h = arg;
+
+	if (MHD_run(h->d) != MHD_YES)
+		log_warnx("http: MHD_run failed");
+	if (--h->resumed_runs > 0)
+		loop_timer_start(h->gw->loop, &h->resumed, 0, 0);
+}
+
+/* The held answer of a resumed request. */
+static enum MHD_Result
+send_held(struct req *rq)
+{
+	enum MHD_Result ret = MHD_NO;
+
+	if (rq->resp != NULL) {
+		ret = MHD_queue_response(rq->conn, rq->status, rq->resp);
+		MHD_destroy_response(rq->resp);
+		rq->resp = NULL;
+	}
+	rq->ready = 0;
 	return ret;
 }
 
@@ -1613,6 +2407,8 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	enum MHD_Result ret;
 
 	(void)version;
+	if (rq != NULL && rq->ready)
+		return send_held(rq);	/* group commit: resumed */
 	if (rq == NULL) {
 		const char *cl;
 
@@ -1654,7 +2450,10 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	else
 		dispatch(&c, method, url, rq);
 	log_debug("http: %s %s -> %u", method, url, c.status);
-	ret = send_answer(conn, &c);
+	if (store_group_pending(h->gw->store))
+		ret = hold_answer(h, conn, rq, &c);	/* group commit: after the COMMIT */
+	else
+		ret = send_answer(conn, &c);
 	cJSON_Delete(c.body);
 	cJSON_Delete(c.answer);
 	return ret;
@@ -1670,6 +2469,9 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	(void)toe;
 	if (rq != NULL) {
+		hold_unlink(rq);
+		if (rq->resp != NULL)
+			MHD_destroy_response(rq->resp);
 		free(rq->body);
 		free(rq);
 		*con_cls = NULL;
@@ -1697,6 +2499,13 @@ run(struct gw_http *h)
 {
 	if (MHD_run(h->d) != MHD_YES)
 		log_warnx("http: MHD_run failed");
+}
+
+void
+http_run(struct gw_http *h)
+{
+	if (h != NULL)
+		run(h);
 }
 
 static void
@@ -1753,7 +2562,7 @@ http_start(struct gw *gw)
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage ss;
 	struct gw_http *h;
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	char *tls_cert = NULL, *tls_key = NULL;
 
 	memset(&ss, 0, sizeof(ss));
@@ -1776,6 +2585,7 @@ http_start(struct gw *gw)
 	h->gw = gw;
 	h->epfd = -1;
 	loop_timer_init(&h->timer, timer_cb, h);
+	loop_timer_init(&h->resumed, resumed_cb, h);	/* group commit */
 	if (cf->http_tls_cert[0]) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			log_warnx("http: this libmicrohttpd has no TLS: terminate HTTPS in front "
@@ -1796,7 +2606,7 @@ http_start(struct gw *gw)
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
 	    MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONN_TIMEOUT_S,
-	    MHD_OPTION_CONNECTION_LIMIT, HTTP_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cf->http_max_connections,
 	    tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, tls_key,
 	    MHD_OPTION_END);
@@ -1820,6 +2630,24 @@ http_start(struct gw *gw)
 		return NULL;
 	}
 	h->epfd = info->epoll_fd;
+	if (store_group_watch(gw->store, group_cb, h) == -1) {	/* group commit */
+		log_warnx("http: cannot watch the store's group commit");
+		loop_prepare_del(gw->loop, prepare_cb, h);
+		loop_io_del(gw->loop, h->epfd);
+		MHD_stop_daemon(h->d);
+		free(h);
+		return NULL;
+	}
+	if ((h->live = live_start(gw)) == NULL) {
+		log_warnx("http: cannot start the live stream");
+		store_group_unwatch(gw->store, group_cb, h);	/* group commit */
+		loop_prepare_del(gw->loop, prepare_cb, h);
+		loop_io_del(gw->loop, h->epfd);
+		MHD_stop_daemon(h->d);
+		free(h);
+		return NULL;
+	}
+	gw->live = h->live;
 	log_info("http: listening on %s port %d", cf->http_bind, cf->http_port);
 	return h;
 }
@@ -1829,9 +2657,14 @@ http_stop(struct gw_http *h)
 {
 	if (h == NULL)
 		return;
+	store_group_unwatch(h->gw->store, group_cb, h);	/* group commit */
+	loop_timer_stop(h->gw->loop, &h->resumed);
 	loop_timer_stop(h->gw->loop, &h->timer);
 	if (h->epfd >= 0)
 		loop_io_del(h->gw->loop, h->epfd);
+	live_shutdown(h->live);		/* MHD will not stop with streams suspended */
 	MHD_stop_daemon(h->d);
+	live_free(h->live);		/* after MHD freed the streams' responses */
+	h->gw->live = NULL;
 	free(h);
 }

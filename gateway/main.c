@@ -9,8 +9,9 @@
  * from the broker and closes the database. It owns the context struct gw that
  * the other modules borrow. It holds no business logic.
  *
- *   -d  stay in the foreground and log to stderr (otherwise daemonise, syslog)
- *   -v  verbose (debug) logging
+ *   -d  stay in the foreground (otherwise daemonise); where logs go is the
+ *       `log` key: auto = stderr with -d, syslog daemonised (systemd runs -d)
+ *   -v  verbose (debug) logging, as `log_level debug`
  *   -n  check the config and the zone file, print "configuration OK", exit 0
  *   -h  print the config keywords with defaults and ranges
  */
@@ -81,6 +82,17 @@ static struct conf_key conf_keys[] = {
 	  "PEM certificate of the HTTPS API; none: plain HTTP (keep http_bind on loopback)" },
 	{ "http_tls_key", CONF_STR, CS(http_tls_key), 0, 0, NULL, NULL,
 	  "PEM key of the HTTPS API" },
+	/* The web board (issue 7). */
+	{ "http_max_connections", CONF_INT, C(http_max_connections), 0, 8, 4096, "256", NULL,
+	  "simultaneous HTTP connections, open event streams included" },
+	{ "session_hours", CONF_INT, C(session_hours), 0, 1, 720, "12", NULL,
+	  "a browser session (cookie) lasts this long, hours" },
+	{ "stream_replay_max", CONF_INT, C(stream_replay_max), 0, 1, 1000000, "10000", NULL,
+	  "the event stream replays at most this many missed entries; older resumes get a reset" },
+	{ "log", CONF_STR, CS(log), 0, 0, "auto", NULL,
+	  "auto (stderr with -d, syslog when daemonised), stderr or syslog" },
+	{ "log_level", CONF_STR, CS(log_level), 0, 0, "info", NULL,
+	  "info or debug (-v is debug whatever this says)" },
 	{ "mqtt_cafile", CONF_STR, CS(mqtt_cafile), 0, 0, NULL, NULL,
 	  "fleet CA certificate: TLS to the broker (required unless mqtt_plain_dev)" },
 	{ "mqtt_certfile", CONF_STR, CS(mqtt_certfile), 0, 0, NULL, NULL,
@@ -265,7 +277,8 @@ main(int argc, char **argv)
 	char err[512];
 	struct lc_clock test_clock;
 	struct calendar *cal = NULL;
-	int ch, foreground = 0, verbose = 0, check = 0, usage_only = 0, rc;
+	enum log_dest logdest;
+	int ch, foreground = 0, verbose = 0, check = 0, usage_only = 0, rc, debug;
 
 	while ((ch = getopt(argc, argv, "dvnhf:")) != -1) {
 		switch (ch) {
@@ -351,6 +364,12 @@ main(int argc, char **argv)
 	} else
 		log_warnx("no calendar: working days are Monday..Friday, holidays ignored");
 	gw.cal = cal;
+	if (log_dest_parse(conf.log, &logdest) == -1)
+		fatalx("%s: log: must be auto, stderr or syslog", path);
+	if (log_level_parse(conf.log_level, &debug) == -1)
+		fatalx("%s: log_level: must be info or debug", path);
+	verbose |= debug;
+	log_setverbose(verbose);
 	if (maps_zone_parse(conf.zone_default, &gw.zone_default) == -1)
 		fatalx("%s: zone_default: must be urban, rural or remote", path);
 	if (conf.zones[0]) {
@@ -368,16 +387,24 @@ main(int argc, char **argv)
 	}
 
 	if (!foreground) {
+		/* daemon() points stderr at /dev/null: syslog is the only place left */
+		if (logdest == LOG_DEST_STDERR)
+			fatalx("%s: log stderr: only in the foreground (-d)", path);
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
-		log_init("gateway", 0, verbose);
 	}
+	log_init("gateway", foreground && logdest != LOG_DEST_SYSLOG, verbose);
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((gw.loop = loop_new()) == NULL)
 		fatalx("cannot create the event loop");
 	if ((gw.store = store_open(conf.db)) == NULL)
 		fatalx("cannot open the store %s", conf.db);
+	/* group commit: first of the loop's prepare hooks (README "Group commit") */
+	if (store_group_start(gw.store, gw.loop) == -1)
+		fatalx("cannot start group commit");
+	if ((gw.metrics = metrics_new()) == NULL)
+		fatalx("cannot allocate the metrics");
 	if ((gw.http = http_start(&gw)) == NULL)
 		fatalx("cannot start the HTTP API");
 	if ((gw.mqtt = mqtt_start(&gw)) == NULL)
@@ -393,9 +420,11 @@ main(int argc, char **argv)
 	log_info("stopping%s", loop_signal(gw.loop) ? " on signal" : "");
 
 	loop_timer_stop(gw.loop, &sla_timer);
+	store_group_stop(gw.store, gw.loop);
 	http_stop(gw.http);
 	mqtt_stop(gw.mqtt);
 	store_close(gw.store);
+	metrics_free(gw.metrics);
 	maps_zones_free(gw.zones);
 	calendar_free(cal);
 	loop_free(gw.loop);

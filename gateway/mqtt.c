@@ -12,9 +12,21 @@
  *
  * Uplink: events are decoded strictly (proto), checked against the topic's
  * device, applied once per event id by order.c, and acknowledged with a
- * PROTO_DOWN_ACK naming the event ids, batched per device and sent before the
- * next poll. Positions are buffered and written in one transaction per loop
- * pass. Presence updates the device row.
+ * PROTO_DOWN_ACK naming the event ids, batched per device. Positions are
+ * buffered and written together (one INSERT each, one update of each
+ * device's row per batch) with the pass's group when there is one, else when
+ * POS_BATCH_MAX are buffered or the oldest waited POS_HOLD_MS. Presence
+ * updates the device row.
+ *
+ * Group commit (gateway.h store.c section, README "Group commit"): all a pass
+ * writes is one transaction, committed before the next poll. Nothing that
+ * reports a write leaves before that commit: acks, hello's sync and outbox
+ * pushes wait in queues here and go out when the store tells us the group is
+ * DONE; when it FAILED the acks and syncs are dropped (the devices resend, and
+ * their events are applied then) and the pushes are looked up again from what
+ * is stored. When a queue is full, the group is ended early. Positions join
+ * the group when the pass has one; otherwise they are a light transaction
+ * (no fsync: a QoS 0 sample lost on a power cut is harmless).
  *
  * End-to-end authentication (common/msgauth.h, README "Messages that prove
  * themselves"): every downlink message is sealed with the device's MAC key
@@ -45,7 +57,10 @@
 
 #define MQTT_KEEPALIVE_S	30
 #define ACK_DEVS_MAX		32	/* devices with acks waiting in one loop pass */
+#define SYNC_MAX		16	/* hello answers waiting for the group commit */
+#define WANT_MAX		64	/* outbox flushes waiting for the group commit */
 #define POS_BATCH_MAX		256	/* positions buffered before a forced write */
+#define POS_HOLD_MS		100	/* ... or held at most this long, ms */
 #define FLUSH_MAX		128	/* outbox rows published per flush */
 #define RESEND_TICK_MS		1000	/* how often the outbox is scanned for resends */
 #define RESEND_LOG_EVERY	60	/* attempts between two "sent again" log lines */
@@ -70,12 +85,28 @@ struct gw_mqtt {
 	struct gw	       *gw;
 	struct mqttc	       *c;
 	struct loop_timer	resend;
+	struct loop_timer	pos_timer;	/* POS_HOLD_MS after the first buffered */
 	unsigned		seq;		/* for ack/sync message ids */
 	int			stopping;	/* mqtt_stop called: a disconnect is expected */
 	int			nacks;
 	struct ackq		acks[ACK_DEVS_MAX];
 	int			npos;
 	struct position		pos[POS_BATCH_MAX];
+	unsigned char		pos_done[POS_BATCH_MAX];
+	uint32_t		pos_hash[POS_BATCH_MAX];	/* of pos[i].dev */
+	/* effects waiting for the group commit (top of this file) */
+	int			nsync;
+	struct {
+		char			 dev[PROTO_DEV_MAX];
+		struct proto_down	*d;	/* the SYNC, owned */
+		int			 nheld;	/* orders the device said it holds */
+	}			syncs[SYNC_MAX];
+	int			nwant;
+	struct {
+		char	dev[PROTO_DEV_MAX];	/* "" = every device */
+		int64_t	before_ms;
+	}			want[WANT_MAX];
+	char		       *open_buf;	/* PROTO_MAX_PAYLOAD + 1: open_up's body */
 	/* end-to-end authentication; ma == NULL: off (plain development only) */
 	struct crypto	       *crypto;
 	struct crypto_key      *own;
@@ -89,6 +120,7 @@ struct gw_mqtt {
 };
 
 static void flush_acks(struct gw_mqtt *);
+static void want_flush(struct gw_mqtt *, const char *dev, int64_t before_ms);
 
 /* ---- authentication ---- */
 
@@ -211,11 +243,9 @@ open_up(struct gw_mqtt *m, const char *dev, const char *what, enum proto_auth wa
 
 	if (m->ma == NULL)
 		return 0;
-	if ((body = malloc((size_t)len + 1)) == NULL)
-		return -1;
+	body = m->open_buf;	/* len <= PROTO_MAX_PAYLOAD: on_message checked */
 	if (revoked(m, dev)) {
 		log_security("device %s: %s refused: the device is revoked", dev, what);
-		free(body);
 		return -1;
 	}
 	if (m->gw->conf->auth_unsigned_dev &&
@@ -225,20 +255,16 @@ open_up(struct gw_mqtt *m, const char *dev, const char *what, enum proto_auth wa
 
 		if (p == NULL && peer_key(m, dev) != NULL)
 			p = peer_of(m, dev);
-		if (p == NULL) {
-			free(body);
+		if (p == NULL)
 			return -1;
-		}
 		if (!p->untagged_warned)
 			log_warnx("device %s: messages without a tag accepted "
 			    "(auth_unsigned_devices yes: transition only)", dev);
 		p->untagged_warned = 1;
-		free(body);
 		return 0;
 	}
 	rc = msgauth_open(m->ma, dev, dev, want, payload, (size_t)len, body, (size_t)len + 1,
 	    &bodylen, NULL, NULL, err, sizeof(err));
-	free(body);
 	if (rc == -1) {
 		log_security("device %s: %s refused: %s", dev, what, err);
 		return -1;
@@ -346,7 +372,11 @@ collect_ids(const struct outbox_row *r, void *arg)
 /* Publish unacked outbox rows of dev (NULL = all devices) that were never sent
  * or last sent before before_ms. Rows of devices known to be offline wait for
  * their presence or hello (they would only pile up in the broker), except when
- * dev is given: the caller knows better. */
+ * dev is given: the caller knows better. Only when no group is pending (the
+ * rows read must be committed ones): callers go through want_flush. The sent
+ * marks are written in one light transaction: losing them on a power cut
+ * only makes the rows go out again after the restart, which the device's
+ * msg_id check makes harmless. */
 static void
 flush(struct gw_mqtt *m, const char *dev, int64_t before_ms)
 {
@@ -356,6 +386,7 @@ flush(struct gw_mqtt *m, const char *dev, int64_t before_ms)
 	struct device dv;
 	char topic[PROTO_TOPIC_MAX];
 	int64_t now = clock_wall(gw->clock);
+	int intx = 0;
 
 	if (!mqttc_connected(m->c))
 		return;
@@ -379,8 +410,14 @@ flush(struct gw_mqtt *m, const char *dev, int64_t before_ms)
 		}
 		if (publish_sealed(m, topic, r->dev, r->payload, strlen(r->payload)) == -1)
 			break;	/* not connected any more: the next connect flushes */
-		if (store_outbox_sent(gw->store, r->msg_id, now) == -1)
+		if (!intx && store_begin_light(gw->store) == -1)
 			break;
+		intx = 1;
+		if (store_outbox_sent(gw->store, r->msg_id, now) == -1) {
+			store_rollback(gw->store);
+			intx = 0;
+			break;
+		}
 		log_debug("mqtt: %s %s to %s (attempt %d)", r->kind, r->msg_id, r->dev,
 		    r->attempts + 1);
 		/* Say it on the first resend and then every RESEND_LOG_EVERY: a
@@ -389,9 +426,40 @@ flush(struct gw_mqtt *m, const char *dev, int64_t before_ms)
 			log_info("mqtt: %s not acked by %s yet: sent again (attempt %d)",
 			    r->msg_id, r->dev, r->attempts + 1);
 	}
+	if (intx && store_commit(gw->store) == -1)
+		store_rollback(gw->store);	/* the marks only: the rows went out */
 out:
 	free(f);
 	free(r);
+}
+
+/* Flush now, or once the pass's group is committed when one is pending. */
+static void
+want_flush(struct gw_mqtt *m, const char *dev, int64_t before_ms)
+{
+	struct store *st = m->gw->store;
+
+	if (store_group_pending(st)) {
+		for (int i = 0; i < m->nwant; i++)
+			if (strcmp(m->want[i].dev, dev ? dev : "") == 0) {
+				if (before_ms > m->want[i].before_ms)
+					m->want[i].before_ms = before_ms;
+				return;
+			}
+		if (m->nwant < WANT_MAX) {
+			snprintf(m->want[m->nwant].dev, PROTO_DEV_MAX, "%s", dev ? dev : "");
+			m->want[m->nwant++].before_ms = before_ms;
+			return;
+		}
+		(void)store_group_end(st);	/* the queue is full: commit early */
+		if (store_group_pending(st)) {
+			/* inside an operation: the resend timer will send it */
+			log_debug("mqtt: flush of %s deferred to the resend timer",
+			    dev ? dev : "all devices");
+			return;
+		}
+	}
+	flush(m, dev, before_ms);
 }
 
 void
@@ -399,7 +467,7 @@ mqtt_flush(struct gw_mqtt *m, const char *dev)
 {
 	int64_t now = clock_wall(m->gw->clock);
 
-	flush(m, dev, now - (int64_t)m->gw->conf->resend_s * 1000);
+	want_flush(m, dev, now - (int64_t)m->gw->conf->resend_s * 1000);
 }
 
 static void
@@ -408,7 +476,7 @@ resend_cb(void *arg)
 	struct gw_mqtt *m = arg;
 	int64_t now = clock_wall(m->gw->clock);
 
-	flush(m, NULL, now - (int64_t)m->gw->conf->resend_s * 1000);
+	want_flush(m, NULL, now - (int64_t)m->gw->conf->resend_s * 1000);
 }
 
 /* Queue an ack of eid to dev, sent before the next poll. */
@@ -420,13 +488,18 @@ queue_ack(struct gw_mqtt *m, const char *dev, const char *eid)
 	for (int i = 0; i < m->nacks; i++)
 		if (strcmp(m->acks[i].dev, dev) == 0)
 			q = &m->acks[i];
-	if (q != NULL && q->n >= PROTO_ACK_MAX) {
-		flush_acks(m);
+	if ((q != NULL && q->n >= PROTO_ACK_MAX) || (q == NULL && m->nacks >= ACK_DEVS_MAX)) {
+		/* full: the group is committed now and the acks go with it */
+		(void)store_group_end(m->gw->store);
+		if (m->nacks > 0 && !store_group_pending(m->gw->store))
+			flush_acks(m);	/* no group armed (or none open) */
 		q = NULL;
 	}
 	if (q == NULL) {
-		if (m->nacks >= ACK_DEVS_MAX)
-			flush_acks(m);
+		if (m->nacks >= ACK_DEVS_MAX) {
+			log_warnx("mqtt: ack of %s to %s dropped: the device resends", eid, dev);
+			return;
+		}
 		q = &m->acks[m->nacks++];
 		snprintf(q->dev, sizeof(q->dev), "%s", dev);
 		q->n = 0;
@@ -471,30 +544,55 @@ flush_acks(struct gw_mqtt *m)
 	m->nacks = 0;
 }
 
+/*
+ * Write the buffered positions: per device, one update of its row with its
+ * newest position (which also says whether the device is registered), then
+ * one INSERT per position of a registered device. A light transaction, or
+ * part of the pass's group when there is one.
+ */
 static void
 flush_positions(struct gw_mqtt *m)
 {
 	struct store *st = m->gw->store;
+	int rc;
 
+	loop_timer_stop(m->gw->loop, &m->pos_timer);
 	if (m->npos == 0)
 		return;
-	if (store_begin(st) == -1)
+	if (store_begin_light(st) == -1)
 		goto drop;
+	memset(m->pos_done, 0, (size_t)m->npos);
 	for (int i = 0; i < m->npos; i++) {
-		struct position *p = &m->pos[i];
+		struct position *p = &m->pos[i], *newest = p;
+		int n = 0;
 
-		if (store_position_add(st, p) == -1 ||
-		    store_device_position(st, p->dev, p->lat, p->lon, p->at_ms, p->rx_ms) == -1) {
-			store_rollback(st);
-			goto drop;
+		if (m->pos_done[i])
+			continue;
+		for (int j = i + 1; j < m->npos; j++)
+			if (!m->pos_done[j] && m->pos_hash[j] == m->pos_hash[i] &&
+			    strcmp(m->pos[j].dev, p->dev) == 0 && m->pos[j].at_ms > newest->at_ms)
+				newest = &m->pos[j];
+		if ((rc = store_device_position(st, p->dev, newest->lat, newest->lon,
+		    newest->at_ms, newest->rx_ms)) == -1)
+			goto fail;
+		for (int j = i; j < m->npos; j++) {
+			if (m->pos_done[j] || m->pos_hash[j] != m->pos_hash[i] ||
+			    strcmp(m->pos[j].dev, p->dev) != 0)
+				continue;
+			m->pos_done[j] = 1;
+			n++;
+			if (rc == 1 && store_position_add(st, &m->pos[j]) == -1)
+				goto fail;
 		}
+		if (rc == 0)
+			log_security("device %s: not registered: %d positions dropped", p->dev, n);
 	}
-	if (store_commit(st) == -1) {
-		store_rollback(st);
-		goto drop;
-	}
+	if (store_commit(st) == -1)
+		goto fail;
 	m->npos = 0;
 	return;
+fail:
+	store_rollback(st);
 drop:
 	/* Positions are QoS 0 samples; the next ones replace them. */
 	log_warnx("mqtt: %d positions could not be stored", m->npos);
@@ -502,21 +600,91 @@ drop:
 }
 
 static void
-prepare_cb(void *arg)
+send_syncs(struct gw_mqtt *m, int send)
+{
+	for (int i = 0; i < m->nsync; i++) {
+		if (send) {
+			if (publish_down(m, m->syncs[i].dev, m->syncs[i].d) == -1)
+				log_warnx("mqtt: device %s: sync not sent", m->syncs[i].dev);
+			log_info("device %s says hello holding %d open orders; the gateway has "
+			    "%d for it", m->syncs[i].dev, m->syncs[i].nheld,
+			    m->syncs[i].d->nopen);
+			flush(m, m->syncs[i].dev, INT64_MAX);
+		}
+		free(m->syncs[i].d);
+	}
+	m->nsync = 0;
+}
+
+static void
+pos_timer_cb(void *arg)
+{
+	flush_positions(arg);
+}
+
+/* The store's group watcher (top of this file). */
+static void
+group_cb(void *arg, enum store_group_phase ph)
 {
 	struct gw_mqtt *m = arg;
+	int nwant, light;
 
-	flush_positions(m);
+	if (ph == STORE_GROUP_CLOSING) {
+		/* With a group to join they cost no commit of their own; else
+		 * they wait for more (a commit per 256 rather than per pass
+		 * writes the same index pages once), at most POS_HOLD_MS. */
+		if (store_group_pending(m->gw->store))
+			flush_positions(m);
+		else if (m->npos > 0 && !loop_timer_armed(&m->pos_timer))
+			loop_timer_start(m->gw->loop, &m->pos_timer, POS_HOLD_MS, 0);
+		return;
+	}
+	if (ph == STORE_GROUP_FAILED) {
+		if (m->nacks > 0 || m->nsync > 0)
+			log_warnx("mqtt: the store failed: acks to %d devices and %d syncs not "
+			    "sent; the devices resend", m->nacks, m->nsync);
+		m->nacks = 0;
+	}
 	flush_acks(m);
+	/* Only committed rows are visible now, whatever the outcome. The sent
+	 * marks of every flush below go into one light transaction. */
+	nwant = m->nwant;
+	m->nwant = 0;
+	light = (nwant > 0 || m->nsync > 0) && store_begin_light(m->gw->store) == 0;
+	send_syncs(m, ph == STORE_GROUP_DONE);
+	for (int i = 0; i < nwant; i++)
+		flush(m, m->want[i].dev[0] ? m->want[i].dev : NULL, m->want[i].before_ms);
+	if (light && store_commit(m->gw->store) == -1)
+		store_rollback(m->gw->store);	/* sent marks only */
 }
 
 /* ---- uplink ---- */
 
+/* FNV-1a of a device id: positions of one device are found in a batch by it. */
+static uint32_t
+dev_hash(const char *dev)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *dev; dev++)
+		h = (h ^ (unsigned char)*dev) * 16777619u;
+	return h;
+}
+
+/* Reconcile a hello; its SYNC and the re-pushes go out with the group's
+ * commit (group_cb). */
 static void
 on_hello(struct gw_mqtt *m, const char *dev, const struct proto_event *ev)
 {
 	struct proto_down *d;
 
+	if (m->nsync >= SYNC_MAX)
+		(void)store_group_end(m->gw->store);	/* full: commit early */
+	if (m->nsync >= SYNC_MAX) {
+		log_warnx("mqtt: device %s: too many hellos at once: no sync now, the "
+		    "device says hello again", dev);
+		return;
+	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		log_warn("mqtt: hello");
 		return;
@@ -529,12 +697,11 @@ on_hello(struct gw_mqtt *m, const char *dev, const struct proto_event *ev)
 	d->type = PROTO_DOWN_SYNC;
 	make_msg_id(m, "sync", d->msg_id);
 	d->at_ms = clock_wall(m->gw->clock);
-	if (publish_down(m, dev, d) == -1)
-		log_warnx("mqtt: device %s: sync not sent", dev);
-	log_info("device %s says hello holding %d open orders; the gateway has %d for it",
-	    dev, ev->nopen, d->nopen);
-	free(d);
-	flush(m, dev, INT64_MAX);
+	snprintf(m->syncs[m->nsync].dev, PROTO_DEV_MAX, "%s", dev);
+	m->syncs[m->nsync].d = d;
+	m->syncs[m->nsync++].nheld = ev->nopen;
+	if (!store_group_pending(m->gw->store))
+		send_syncs(m, 1);	/* no group armed: now */
 }
 
 static void
@@ -565,6 +732,7 @@ on_event(struct gw_mqtt *m, const char *dev, const void *payload, int len, int64
 		return;
 	}
 	disp = order_event(m->gw, dev, ev, payload, (size_t)len, rx);
+	metrics_event(m->gw, ev, rx);
 	switch (disp) {
 	case EV_APPLIED:
 		if (ev->type == PROTO_EV_HELLO)
@@ -601,9 +769,7 @@ on_pos(struct gw_mqtt *m, const char *dev, const void *payload, int len, int64_t
 {
 	struct proto_pos p;
 	struct proto_error err;
-	struct device dv;
 	struct position *q;
-	int rc;
 
 	memset(&err, 0, sizeof(err));
 	if (proto_decode_pos(payload, (size_t)len, &p, &err) != PROTO_OK) {
@@ -622,13 +788,10 @@ on_pos(struct gw_mqtt *m, const char *dev, const void *payload, int len, int64_t
 		    "(replayed?)", dev, (long long)p.at_ms, POS_WINDOW_MS / 60000);
 		return;
 	}
-	if ((rc = store_device_get(m->gw->store, dev, &dv)) != 1) {
-		if (rc == 0)
-			log_security("device %s: not registered: position dropped", dev);
-		return;
-	}
+	/* Whether dev is registered is found out when the batch is written. */
 	if (m->npos >= POS_BATCH_MAX)
 		flush_positions(m);
+	m->pos_hash[m->npos] = dev_hash(dev);
 	q = &m->pos[m->npos++];
 	memset(q, 0, sizeof(*q));
 	memcpy(q->dev, p.dev, sizeof(q->dev));
@@ -671,7 +834,7 @@ on_presence(struct gw_mqtt *m, const char *dev, const void *payload, int len, in
 		return;
 	log_info("device %s is %s", dev, p.online ? "online" : "offline");
 	if (p.online)
-		flush(m, dev, INT64_MAX);
+		want_flush(m, dev, INT64_MAX);
 }
 
 static void
@@ -720,7 +883,7 @@ on_connect(void *arg, int session_present)
 		if (mqttc_subscribe(m->c, proto_topic_pattern(kinds[i]), 1) == -1)
 			log_warnx("mqtt: cannot subscribe to %s", proto_topic_pattern(kinds[i]));
 	/* Pushes made while we were away go out now; the rest on their timer. */
-	flush(m, NULL, clock_wall(m->gw->clock) - (int64_t)m->gw->conf->resend_s * 1000);
+	want_flush(m, NULL, clock_wall(m->gw->clock) - (int64_t)m->gw->conf->resend_s * 1000);
 }
 
 static void
@@ -807,10 +970,9 @@ mqtt_start(struct gw *gw)
 	}
 	m->gw = gw;
 	loop_timer_init(&m->resend, resend_cb, m);
-	/* Registered before mqttc's own hook so acks queued during a pass are
-	 * written before mqttc decides whether to watch for POLLOUT. */
-	if (loop_prepare_add(gw->loop, prepare_cb, m) == -1) {
-		log_warnx("mqtt: cannot join the loop");
+	loop_timer_init(&m->pos_timer, pos_timer_cb, m);
+	if ((m->open_buf = malloc(PROTO_MAX_PAYLOAD + 1)) == NULL) {
+		log_warn("mqtt: malloc");
 		free(m);
 		return NULL;
 	}
@@ -825,24 +987,30 @@ mqtt_start(struct gw *gw)
 		cfg.certfile = gw->conf->mqtt_certfile;
 		cfg.keyfile = gw->conf->mqtt_keyfile;
 	}
-	if (auth_start(m) == -1) {
-		auth_free(m);
-		free(m);
-		return NULL;
+	if (auth_start(m) == -1)
+		goto fail;
+	/* The group's prepare hook (store_group_start, before this) runs before
+	 * mqttc's own, so acks written when a group ends are out before mqttc
+	 * decides whether to watch for POLLOUT. */
+	if (store_group_watch(gw->store, group_cb, m) == -1) {
+		log_warnx("mqtt: cannot watch the store's group commit");
+		goto fail;
 	}
-	if ((m->c = mqttc_new(gw->loop, &cfg, &h, m)) == NULL) {
-		auth_free(m);
-		free(m);
-		return NULL;
-	}
+	if ((m->c = mqttc_new(gw->loop, &cfg, &h, m)) == NULL)
+		goto fail_watch;
 	if (mqttc_start(m->c) == -1) {
 		mqttc_free(m->c);
-		auth_free(m);
-		free(m);
-		return NULL;
+		goto fail_watch;
 	}
 	loop_timer_start(gw->loop, &m->resend, RESEND_TICK_MS, RESEND_TICK_MS);
 	return m;
+fail_watch:
+	store_group_unwatch(gw->store, group_cb, m);
+fail:
+	auth_free(m);
+	free(m->open_buf);
+	free(m);
+	return NULL;
 }
 
 void
@@ -850,13 +1018,17 @@ mqtt_stop(struct gw_mqtt *m)
 {
 	if (m == NULL)
 		return;
-	flush_positions(m);
+	/* main.c has ended the last group (store_group_stop) */
+	store_group_unwatch(m->gw->store, group_cb, m);
+	flush_positions(m);	/* stops pos_timer */
 	flush_acks(m);
+	send_syncs(m, 1);
 	loop_timer_stop(m->gw->loop, &m->resend);
 	m->stopping = 1;
 	mqttc_stop(m->c);
 	mqttc_free(m->c);
 	auth_free(m);
+	free(m->open_buf);
 	free(m);
 }
 

@@ -289,7 +289,7 @@ provision_revoke(const char *pki, const char *dev, char *err, size_t cap)
 {
 	char p[PROVISION_PATH_MAX], dir[PROVISION_PATH_MAX], *b, *nb;
 	struct stat st;
-	size_t n;
+	size_t n = 0;	/* slurp leaves it unset when there is no list yet */
 	int r;
 
 	if (!proto_valid_dev(dev))

@@ -11,8 +11,9 @@
  * results within their working days, and the breaches. A rate counts only
  * the judged stages (met or breached); pending and n/a stages are not in it.
  *
- * It reads the store and builds JSON; it writes nothing. The CSV of
- * `linecrew report --csv` is made by the CLI from this JSON.
+ * It reads the store and builds JSON; it writes nothing. The report's rows
+ * as text (stats_report_row) and as CSV (stats_report_csv) are made here
+ * once, for GET /api/v1/stats?format=csv and `linecrew report`.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,4 +327,93 @@ out:
 	free(rp.g);
 	free(rp.total.arr_min);
 	return rc;
+}
+
+/* A rate or a figure with one decimal, "-" when nothing was judged. */
+static void
+fmt_num(char *buf, size_t cap, const cJSON *g, const char *k, double scale)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, k);
+
+	if (cJSON_IsNumber(v))
+		snprintf(buf, cap, "%.1f", scale * v->valuedouble);
+	else
+		snprintf(buf, cap, "-");
+}
+
+static void
+fmt_count(char *buf, size_t cap, const cJSON *g, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, k);
+
+	snprintf(buf, cap, "%lld", cJSON_IsNumber(v) ? (long long)v->valuedouble : 0LL);
+}
+
+void
+stats_report_row(const cJSON *g, const char *key, char k[STATS_CELL_MAX],
+    char f[STATS_COLS][STATS_CELL_MAX])
+{
+	static const char *const rates[] = { "completion_in_limit_rate",
+		"handling_in_limit_rate", "callback_rate", "callback_in_10min_rate",
+		"answered_in_12s_rate" };
+	const cJSON *kv = cJSON_GetObjectItemCaseSensitive(g, "key");
+
+	if (key)
+		snprintf(k, STATS_CELL_MAX, "%s", key);
+	else if (cJSON_IsString(kv))
+		snprintf(k, STATS_CELL_MAX, "%s", kv->valuestring);
+	else
+		snprintf(k, STATS_CELL_MAX, "%.0f", cJSON_GetNumberValue(kv));
+	fmt_count(f[0], STATS_CELL_MAX, g, "orders");
+	fmt_num(f[1], STATS_CELL_MAX, g, "arrival_on_time_rate", 100);
+	fmt_num(f[2], STATS_CELL_MAX, g, "arrival_avg_min", 1);
+	fmt_num(f[3], STATS_CELL_MAX, g, "arrival_p90_min", 1);
+	for (int i = 0; i < 5; i++)
+		fmt_num(f[4 + i], STATS_CELL_MAX, g, rates[i], 100);
+	fmt_count(f[9], STATS_CELL_MAX, g, "breaches");
+}
+
+/* CSV field: quoted when it holds a comma, quote or line break. */
+static void
+csv_field(struct maps_buf *b, const char *s, int last)
+{
+	if (strpbrk(s, ",\"\n\r") == NULL)
+		maps_buf_put(b, s, strlen(s));
+	else {
+		maps_buf_put(b, "\"", 1);
+		for (; *s; s++) {
+			if (*s == '"')
+				maps_buf_put(b, "\"", 1);
+			maps_buf_put(b, s, 1);
+		}
+		maps_buf_put(b, "\"", 1);
+	}
+	maps_buf_put(b, last ? "\n" : ",", 1);
+}
+
+static void
+csv_row(struct maps_buf *b, const cJSON *g, const char *key)
+{
+	const cJSON *lb = cJSON_GetObjectItemCaseSensitive(g, "label");
+	char f[STATS_COLS][STATS_CELL_MAX], k[STATS_CELL_MAX];
+
+	stats_report_row(g, key, k, f);
+	csv_field(b, k, 0);
+	csv_field(b, cJSON_IsString(lb) ? lb->valuestring : "", 0);
+	for (int i = 0; i < STATS_COLS; i++)
+		csv_field(b, f[i], i == STATS_COLS - 1);
+}
+
+int
+stats_report_csv(const cJSON *report, const char *by, struct maps_buf *out)
+{
+	const cJSON *g;
+
+	maps_buf_printf(out, "%s,label,orders,arrival_on_time_pct,arrival_avg_min,"
+	    "arrival_p90_min,completion_in_limit_pct,handling_in_limit_pct,callback_rate_pct,"
+	    "callback_in_10min_pct,answered_in_12s_pct,breaches\n", by);
+	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(report, "groups"))
+		csv_row(out, g, NULL);
+	csv_row(out, cJSON_GetObjectItemCaseSensitive(report, "total"), "total");
+	return out->full ? -1 : 0;
 }

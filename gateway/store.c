@@ -129,7 +129,23 @@ static const char mig_v3[] =
 	"CREATE TRIGGER device_events_no_delete BEFORE DELETE ON device_events"
 	"  BEGIN SELECT RAISE(ABORT, 'device events are kept'); END;";
 
-static const char *const migrations[] = { mig_v1, mig_v2, mig_v3 };
+/* Schema version 4: the web board (issue 7). Browser sessions, stored by the
+ * SHA-256 of the cookie's secret like tokens, tied to the token that logged in
+ * (deleting the token ends its sessions); the alerts panel reads warnings and
+ * breaches and their acknowledgements through two partial indexes, so its cost
+ * follows the alerts, not the timeline. */
+static const char mig_v4[] =
+	"CREATE TABLE sessions ("
+	"  hash TEXT PRIMARY KEY, token TEXT NOT NULL REFERENCES tokens(name) ON DELETE CASCADE,"
+	"  csrf TEXT NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
+	"CREATE INDEX sessions_expires ON sessions(expires_ms);"
+	"CREATE INDEX timeline_alerts ON timeline(order_id, seq)"
+	"  WHERE kind IN ('warning', 'breach');"
+	"CREATE INDEX timeline_acks ON timeline(order_id)"
+	"  WHERE kind = 'alert_ack';"
+	"CREATE INDEX orders_state ON orders(state);";
+
+static const char *const migrations[] = { mig_v1, mig_v2, mig_v3, mig_v4 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* The columns of orders, in the order of struct order's binding below. */
@@ -175,20 +191,52 @@ enum stmt_id {
 	S_SHIFT_UNFINISHED, S_ORDER_LINKED, S_OUT_INSERT, S_OUT_LIST, S_OUT_ACTIVE, S_N
 };
 
+/* Statements of the web board section (end of this file). */
+enum web_id {
+	W_SESS_ADD, W_SESS_FIND, W_SESS_DEL, W_SESS_PURGE, W_TL_AFTER, W_TL_LAST, W_TL_GET,
+	W_ACKED, W_ALERTS, W_POS_DEV, W_EV_ORDER, W_OB_ORDER, W_N
+};
+
 /* Statements of the security section (end of this file). */
 enum sec_id {
 	SEC_AUDIT_HEAD, SEC_AUDIT_INSERT, SEC_TOKEN_ADD, SEC_TOKEN_FIND, SEC_N
+};
+
+/* Transaction statements (store_begin and friends). */
+enum tx_id {
+	TX_SAVEPOINT, TX_RELEASE, TX_ROLLBACK_TO, TX_BEGIN, TX_COMMIT, TX_SYNC_NORMAL,
+	TX_SYNC_FULL, TX_N
 };
 
 struct store {
 	sqlite3	       *db;
 	sqlite3_stmt   *st[S_N];
 	sqlite3_stmt   *sec[SEC_N];
+	sqlite3_stmt   *web[W_N];
+	uint64_t	commits;	/* real COMMITs so far (web board section) */
+	struct {				/* transactions and group commit */
+		sqlite3_stmt *st[TX_N];
+		int	armed;		/* group commit on (store_group_start) */
+		int	depth;		/* store_begin nesting */
+		int	sp[STORE_TX_DEPTH_MAX];	/* level d is a SAVEPOINT (else owns BEGIN) */
+		int	real;		/* a BEGIN is open */
+		int	light;		/* ... with synchronous=NORMAL */
+		int	group_tx;	/* ... and it is the pass's group */
+		int	group_failed;	/* the group was lost this pass */
+		int	members;	/* operations released into the group */
+		int	ending;		/* store_group_end running */
+		int	nwatch;
+		struct { store_group_cb cb; void *arg; } watch[STORE_GROUP_WATCH_MAX];
+	}		tx;
 };
 
+#define STORE_CACHE_KIB	"16384"	/* SQLite page cache, KiB */
+
+static int	tx_prepare(struct store *);
 static int	audit_append(struct store *, const char *tbl, const char *ref,
 		    const unsigned char *canon, size_t len);
 static int	sec_prepare(struct store *);
+static int	web_prepare(struct store *);
 
 #define OPEN_STATES	"('recorded','dispatched','delivered','accepted','arrived'," \
 			"'completed','reopened')"
@@ -453,8 +501,11 @@ static int
 prepare_all(struct store *s)
 {
 	static const struct { enum stmt_id id; const char *sql; } fixed[] = {
+		/* the range lets the primary key's index answer (LIKE alone is
+		 * case-insensitive and scanned every order, issue 9) */
 		{ S_ORDER_MAXSEQ, "SELECT MAX(CAST(substr(id, 13) AS INTEGER)) FROM orders"
-		    " WHERE id LIKE ?1" },
+		    " WHERE id > substr(?1, 1, 12) AND id < substr(?1, 1, 11) || '.'"
+		    " AND id LIKE ?1" },
 		{ S_COUNT_OPEN, "SELECT COUNT(*) FROM orders WHERE state IN " OPEN_STATES },
 		{ S_TL_NEXT, "SELECT COALESCE(MAX(seq), 0) + 1 FROM timeline WHERE order_id = ?1" },
 		{ S_TL_INSERT, "INSERT INTO timeline (order_id, seq, kind, at_ms, rx_ms, actor,"
@@ -476,9 +527,15 @@ prepare_all(struct store *s)
 		{ S_DEV_GET, "SELECT id, crew, online, last_seen_ms, last_lat, last_lon,"
 		    " last_at_ms FROM devices WHERE id = ?1" },
 		{ S_DEV_PRESENCE, "UPDATE devices SET online = ?2, last_seen_ms = ?3 WHERE id = ?1" },
-		{ S_DEV_POS, "UPDATE devices SET last_lat = ?2, last_lon = ?3, last_at_ms = ?4,"
-		    " last_seen_ms = MAX(COALESCE(last_seen_ms, 0), ?5) WHERE id = ?1"
-		    " AND (last_at_ms IS NULL OR last_at_ms <= ?4)" },
+		/* matches every known device (so "changes" says whether it is
+		 * registered); the live position moves only forward in time */
+		{ S_DEV_POS, "UPDATE devices SET"
+		    " last_lat = CASE WHEN last_at_ms IS NULL OR last_at_ms <= ?4"
+		    " THEN ?2 ELSE last_lat END,"
+		    " last_lon = CASE WHEN last_at_ms IS NULL OR last_at_ms <= ?4"
+		    " THEN ?3 ELSE last_lon END,"
+		    " last_at_ms = MAX(COALESCE(last_at_ms, ?4), ?4),"
+		    " last_seen_ms = MAX(COALESCE(last_seen_ms, 0), ?5) WHERE id = ?1" },
 		{ S_EV_INSERT, "INSERT INTO device_events (eid, dev, seq, order_id, type, at_ms,"
 		    " rx_ms, status, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
 		    " ON CONFLICT(eid) DO NOTHING" },
@@ -499,7 +556,11 @@ prepare_all(struct store *s)
 		    " last_sent_ms, attempts, acked_ms FROM outbox WHERE acked_ms IS NULL"
 		    " AND dev = ?2 AND (last_sent_ms IS NULL OR last_sent_ms < ?1)"
 		    " ORDER BY created_ms" },
-		{ S_OB_COUNT_ORDER, "SELECT COUNT(*) FROM outbox WHERE order_id = ?1" },
+		/* every row of an order has a msg_id "<order>.<...>": the range
+		 * uses the primary key (outbox has no index on order_id; without
+		 * it each dispatch scanned the whole outbox, issue 9) */
+		{ S_OB_COUNT_ORDER, "SELECT COUNT(*) FROM outbox WHERE msg_id > ?1 || '.'"
+		    " AND msg_id < ?1 || '/' AND order_id = ?1" },
 		{ S_SHIFT_UNFINISHED, "SELECT COUNT(*), MAX(finished_ms) FROM orders"
 		    " WHERE type = ?1 AND shift_ms = ?2 AND finished_ms IS NULL" },
 		{ S_OUT_INSERT, "INSERT INTO outages (name, lat, lon, radius_m, start_ms, end_ms,"
@@ -561,7 +622,15 @@ store_open(const char *path)
 		free(s);
 		return NULL;
 	}
-	if (prepare_all(s) == -1 || sec_prepare(s) == -1) {
+	/* A page cache of STORE_CACHE_KIB (SQLite's default is 2 MiB): the
+	 * positions index and a storm's outbox outgrow the default, and every
+	 * miss is a pread (issue 9's profile). Pages are allocated as used. */
+	if (db_exec(s->db, "PRAGMA cache_size=-" STORE_CACHE_KIB, "cache_size") == -1 ||
+	    tx_prepare(s) == -1) {
+		store_close(s);
+		return NULL;
+	}
+	if (prepare_all(s) == -1 || sec_prepare(s) == -1 || web_prepare(s) == -1) {
 		store_close(s);
 		return NULL;
 	}
@@ -577,6 +646,10 @@ store_close(struct store *s)
 		sqlite3_finalize(s->st[i]);
 	for (int i = 0; i < SEC_N; i++)
 		sqlite3_finalize(s->sec[i]);
+	for (int i = 0; i < W_N; i++)
+		sqlite3_finalize(s->web[i]);
+	for (int i = 0; i < TX_N; i++)
+		sqlite3_finalize(s->tx.st[i]);
 	db_close(s->db);
 	free(s);
 }
@@ -587,22 +660,288 @@ store_version(struct store *s)
 	return db_version(s->db);
 }
 
+/* ---- transactions and group commit (README "Group commit") ----
+ *
+ * Unarmed (unit tests, start-up, shutdown) store_begin is BEGIN IMMEDIATE and
+ * store_commit COMMIT, as in plain SQLite; a nested store_begin is a SAVEPOINT.
+ * Armed (store_group_start, the daemon's loop), the first store_begin of a
+ * loop pass opens the pass's transaction (the group) and every operation runs
+ * in a SAVEPOINT of it: store_commit RELEASEs it into the group, store_rollback
+ * rolls back that operation only. The prepare hook ends the group before the
+ * loop polls again: one COMMIT (one fsync) for everything of the pass, then
+ * the watchers are told, so acks, answers and pushes go out only after the
+ * data they stand for is durable. Light transactions (store_begin_light) hold
+ * only data whose loss on a power cut is harmless; outside a group they run
+ * with synchronous=NORMAL (no fsync; a process crash still loses nothing in
+ * WAL mode), inside one they are just another savepoint.
+ *
+ * If SQLite drops the group's transaction under an operation (it rolls back
+ * the whole transaction itself on SQLITE_FULL, IOERR, NOMEM), every operation
+ * released into the group so far is gone with it: the group is marked failed,
+ * every later store_begin of the pass fails, and the watchers hear FAILED,
+ * so nothing of the pass is acknowledged.
+ */
+
+/* The transaction statements, prepared once: parsing them on every
+ * operation cost more than a position's INSERT (issue 9's profile). */
+static const char *const tx_sql[TX_N] = {
+	[TX_SAVEPOINT] = "SAVEPOINT lc", [TX_RELEASE] = "RELEASE lc",
+	[TX_ROLLBACK_TO] = "ROLLBACK TO lc", [TX_BEGIN] = "BEGIN IMMEDIATE",
+	[TX_COMMIT] = "COMMIT", [TX_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
+	[TX_SYNC_FULL] = "PRAGMA synchronous=FULL",
+};
+
+static int
+tx_prepare(struct store *s)
+{
+	for (int i = 0; i < TX_N; i++)
+		if (db_prepare(s->db, tx_sql[i], &s->tx.st[i]) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+tx_exec(struct store *s, enum tx_id id)
+{
+	int rc = sqlite3_step(s->tx.st[id]);
+
+	sqlite3_reset(s->tx.st[id]);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_warnx("db: %s: %s", tx_sql[id], sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* The real transaction has been lost under us (SQLite rolled it back). */
+static int
+tx_gone(const struct store *s)
+{
+	return sqlite3_get_autocommit(s->db) != 0;
+}
+
+static void
+tx_end_real(struct store *s)
+{
+	if (s->tx.light && !s->tx.group_tx)
+		(void)tx_exec(s, TX_SYNC_FULL);
+	s->tx.real = s->tx.light = s->tx.group_tx = 0;
+}
+
+static int
+tx_begin(struct store *s, int light)
+{
+	int d = s->tx.depth;
+
+	if (d >= STORE_TX_DEPTH_MAX) {
+		log_warnx("store: transactions nested deeper than %d", STORE_TX_DEPTH_MAX);
+		return -1;
+	}
+	if (d == 0 && s->tx.real && tx_gone(s)) {
+		/* SQLite rolled the transaction back under a statement run
+		 * outside an operation: a SAVEPOINT now would open a new one */
+		if (s->tx.group_tx) {
+			s->tx.group_failed = 1;
+			log_warnx("store: the group transaction was lost: %d operations of this "
+			    "pass are not stored", s->tx.members);
+		}
+		tx_end_real(s);
+	}
+	if (s->tx.group_failed) {
+		log_warnx("store: this pass's group commit failed: write refused");
+		return -1;
+	}
+	if (!s->tx.real) {
+		/* A light one never becomes the group: it commits at its own
+		 * store_commit. synchronous can change only outside a transaction. */
+		int lt = light;
+
+		if (lt && tx_exec(s, TX_SYNC_NORMAL) == -1)
+			return -1;
+		if (tx_exec(s, TX_BEGIN) == -1) {
+			if (lt)
+				(void)tx_exec(s, TX_SYNC_FULL);
+			return -1;
+		}
+		s->tx.real = 1;
+		s->tx.light = lt;
+		s->tx.group_tx = s->tx.armed && !lt;
+		if (!s->tx.group_tx) {
+			/* this operation owns the transaction: no savepoint */
+			s->tx.sp[d] = 0;
+			s->tx.depth++;
+			return 0;
+		}
+	}
+	if (tx_exec(s, TX_SAVEPOINT) == -1) {
+		if (d == 0 && !s->tx.group_tx) {
+			db_rollback(s->db);
+			tx_end_real(s);
+		}
+		return -1;
+	}
+	s->tx.sp[d] = 1;
+	s->tx.depth++;
+	return 0;
+}
+
 int
 store_begin(struct store *s)
 {
-	return db_begin(s->db);
+	return tx_begin(s, 0);
+}
+
+int
+store_begin_light(struct store *s)
+{
+	return tx_begin(s, 1);
 }
 
 int
 store_commit(struct store *s)
 {
-	return db_commit(s->db);
+	int d = s->tx.depth - 1;
+
+	if (d < 0) {
+		log_warnx("store: commit without a transaction");
+		return -1;
+	}
+	if (s->tx.sp[d]) {
+		if (!s->tx.real || tx_gone(s) || tx_exec(s, TX_RELEASE) == -1)
+			return -1;	/* the level stays open: the caller rolls back */
+		s->tx.depth--;
+		if (d == 0 && s->tx.group_tx)
+			s->tx.members++;
+		return 0;
+	}
+	if (tx_exec(s, TX_COMMIT) == -1)
+		return -1;
+	s->tx.depth--;
+	tx_end_real(s);
+	return 0;
 }
 
 void
 store_rollback(struct store *s)
 {
-	db_rollback(s->db);
+	int d = s->tx.depth - 1;
+
+	if (d < 0) {
+		/* after a failed commit of an unnested transaction (old callers) */
+		if (s->tx.real && !s->tx.group_tx) {
+			db_rollback(s->db);
+			tx_end_real(s);
+		}
+		return;
+	}
+	s->tx.depth--;
+	if (!s->tx.sp[d]) {
+		db_rollback(s->db);
+		tx_end_real(s);
+		return;
+	}
+	if (s->tx.real && !tx_gone(s) && tx_exec(s, TX_ROLLBACK_TO) == 0 &&
+	    tx_exec(s, TX_RELEASE) == 0)
+		return;
+	/* The real transaction is gone, and with it every level around this one
+	 * and everything the group held. */
+	if (s->tx.real) {
+		if (s->tx.group_tx) {
+			s->tx.group_failed = 1;
+			log_warnx("store: the group transaction was lost: %d operations of this "
+			    "pass are not stored", s->tx.members);
+		}
+		db_rollback(s->db);
+		tx_end_real(s);
+	}
+}
+
+int
+store_group_pending(const struct store *s)
+{
+	return s->tx.group_tx || s->tx.group_failed;
+}
+
+int
+store_group_watch(struct store *s, store_group_cb cb, void *arg)
+{
+	if (s->tx.nwatch >= STORE_GROUP_WATCH_MAX)
+		return -1;
+	s->tx.watch[s->tx.nwatch].cb = cb;
+	s->tx.watch[s->tx.nwatch++].arg = arg;
+	return 0;
+}
+
+void
+store_group_unwatch(struct store *s, store_group_cb cb, void *arg)
+{
+	for (int i = 0; i < s->tx.nwatch; i++)
+		if (s->tx.watch[i].cb == cb && s->tx.watch[i].arg == arg) {
+			memmove(&s->tx.watch[i], &s->tx.watch[i + 1],
+			    sizeof(s->tx.watch[0]) * (size_t)(s->tx.nwatch - i - 1));
+			s->tx.nwatch--;
+			return;
+		}
+}
+
+static void
+group_tell(struct store *s, enum store_group_phase ph)
+{
+	for (int i = 0; i < s->tx.nwatch; i++)
+		s->tx.watch[i].cb(s->tx.watch[i].arg, ph);
+}
+
+int
+store_group_end(struct store *s)
+{
+	int ok = 1, n;
+
+	if (s->tx.ending || s->tx.depth != 0)
+		return 0;	/* re-entered from a watcher, or inside an operation */
+	s->tx.ending = 1;
+	group_tell(s, STORE_GROUP_CLOSING);
+	n = s->tx.members;
+	if (s->tx.group_tx) {
+		if (tx_gone(s) || tx_exec(s, TX_COMMIT) == -1) {
+			log_warnx("store: group commit of %d operations failed: rolled back, "
+			    "nothing of them is acknowledged", n);
+			db_rollback(s->db);
+			ok = 0;
+		}
+		tx_end_real(s);
+	}
+	if (s->tx.group_failed)
+		ok = 0;
+	s->tx.group_failed = 0;
+	s->tx.members = 0;
+	group_tell(s, ok ? STORE_GROUP_DONE : STORE_GROUP_FAILED);
+	s->tx.ending = 0;
+	return ok ? 0 : -1;
+}
+
+static void
+group_prepare(void *arg)
+{
+	(void)store_group_end(arg);
+}
+
+int
+store_group_start(struct store *s, struct loop *l)
+{
+	if (loop_prepare_add(l, group_prepare, s) == -1) {
+		log_warnx("store: cannot join the loop");
+		return -1;
+	}
+	s->tx.armed = 1;
+	return 0;
+}
+
+void
+store_group_stop(struct store *s, struct loop *l)
+{
+	(void)store_group_end(s);
+	s->tx.armed = 0;
+	loop_prepare_del(l, group_prepare, s);
 }
 
 /* Take statement id, reset and clear for new bindings. */
@@ -699,27 +1038,61 @@ store_order_next_id(struct store *s, int64_t now_ms, char *out, size_t cap)
 	return w < 0 || (size_t)w >= cap ? -1 : 0;
 }
 
+/* A caller's row callback and its argument, for each_row's visitors. */
+struct rowcb {
+	union {
+		store_order_cb	order;
+		store_tlrow_cb	tl;
+		store_pos_cb	pos;
+		store_ev_cb	ev;
+		store_outbox_cb	outbox;
+	}	cb;
+	void   *arg;
+};
+
+/*
+ * Each row of st: visit(st, row, c) reads it into row (size bytes, heap, one
+ * for all rows: the rows are large) and hands it to c's callback, until that
+ * returns non-zero. st is reset in every case. 0, or -1 logged as what (out of
+ * memory or a step error).
+ */
 static int
-order_rows(struct store *s, sqlite3_stmt *st, store_order_cb cb, void *arg, const char *what)
+each_row(struct store *s, sqlite3_stmt *st, size_t size,
+    int (*visit)(sqlite3_stmt *, void *row, const struct rowcb *), const struct rowcb *c,
+    const char *what)
 {
-	struct order *o;
+	void *row;
 	int rc;
 
-	if ((o = malloc(sizeof(*o))) == NULL) {
+	if ((row = malloc(size)) == NULL) {
 		sqlite3_reset(st);
 		log_warn("store: %s", what);
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		order_read(st, o);
-		if (cb(o, arg) != 0) {
+		if (visit(st, row, c) != 0) {
 			rc = SQLITE_DONE;
 			break;
 		}
 	}
-	free(o);
+	free(row);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : step_err(s, what);
+}
+
+static int
+order_visit(sqlite3_stmt *st, void *row, const struct rowcb *c)
+{
+	order_read(st, row);
+	return c->cb.order(row, c->arg);
+}
+
+static int
+order_rows(struct store *s, sqlite3_stmt *st, store_order_cb cb, void *arg, const char *what)
+{
+	const struct rowcb c = { .cb.order = cb, .arg = arg };
+
+	return each_row(s, st, sizeof(struct order), order_visit, &c, what);
 }
 
 int
@@ -980,7 +1353,9 @@ store_device_position(struct store *s, const char *id, double lat, double lon, i
 	sqlite3_bind_double(st, 3, lon);
 	sqlite3_bind_int64(st, 4, at_ms);
 	sqlite3_bind_int64(st, 5, seen_ms);
-	return step_done(s, st, "device position");
+	if (step_done(s, st, "device position") == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 1;
 }
 
 int
@@ -1506,4 +1881,355 @@ store_token_find(struct store *s, const char *hash, struct token *out)
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : step_err(s, "token find");
+}
+
+/* ---- the web board: sessions, the stream's cursor, alerts, evidence (issue 7) ---- */
+
+/* Every real COMMIT (an explicit one or a write statement's own) bumps the
+ * counter: the live stream compares it once per loop pass instead of asking
+ * the database whether anything changed. SQLite calls the hook only for
+ * transactions that wrote. */
+static int
+commit_hook(void *arg)
+{
+	struct store *s = arg;
+
+	s->commits++;
+	return 0;	/* 0: let the commit go on */
+}
+
+static int
+web_prepare(struct store *s)
+{
+	static const struct { enum web_id id; const char *sql; } q[] = {
+		{ W_SESS_ADD, "INSERT INTO sessions (hash, token, csrf, created_ms, expires_ms)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5)" },
+		{ W_SESS_FIND, "SELECT s.csrf, s.created_ms, s.expires_ms, t.name, t.role, t.dept,"
+		    " t.hash FROM sessions s JOIN tokens t ON t.name = s.token"
+		    " WHERE s.hash = ?1 AND s.expires_ms > ?2" },
+		{ W_SESS_DEL, "DELETE FROM sessions WHERE hash = ?1" },
+		{ W_SESS_PURGE, "DELETE FROM sessions WHERE expires_ms <= ?1" },
+		{ W_TL_AFTER, "SELECT rowid, order_id, seq, kind, at_ms, rx_ms, actor, detail"
+		    " FROM timeline WHERE rowid > ?1 ORDER BY rowid LIMIT ?2" },
+		{ W_TL_LAST, "SELECT COALESCE(MAX(rowid), 0) FROM timeline" },
+		{ W_TL_GET, "SELECT rowid, order_id, seq, kind, at_ms, rx_ms, actor, detail"
+		    " FROM timeline WHERE order_id = ?1 AND seq = ?2" },
+		{ W_ACKED, "SELECT 1 FROM timeline WHERE order_id = ?1 AND kind = 'alert_ack'"
+		    " AND json_extract(detail, '$.seq') = ?2" },
+		{ W_ALERTS, "SELECT t.rowid, t.order_id, t.seq, t.kind, t.at_ms, t.rx_ms, t.actor,"
+		    " t.detail FROM timeline t WHERE t.kind IN ('warning', 'breach')"
+		    " AND NOT EXISTS (SELECT 1 FROM timeline a WHERE a.order_id = t.order_id"
+		    "  AND a.kind = 'alert_ack' AND json_extract(a.detail, '$.seq') = t.seq)"
+		    " ORDER BY t.rowid DESC LIMIT ?1" },
+		{ W_POS_DEV, "SELECT dev, at_ms, rx_ms, lat, lon, eph, speed, order_id"
+		    " FROM positions WHERE dev = ?1 AND at_ms >= ?2 AND at_ms <= ?3"
+		    " ORDER BY at_ms LIMIT ?4" },
+		{ W_EV_ORDER, "SELECT eid, dev, seq, type, at_ms, rx_ms, status, payload"
+		    " FROM device_events WHERE order_id = ?1 ORDER BY rx_ms, eid" },
+		{ W_OB_ORDER, "SELECT msg_id, dev, order_id, kind, payload, created_ms,"
+		    " last_sent_ms, attempts, acked_ms FROM outbox WHERE order_id = ?1"
+		    " ORDER BY created_ms, msg_id" },
+	};
+
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+		if (db_prepare(s->db, q[i].sql, &s->web[q[i].id]) == -1)
+			return -1;
+	sqlite3_commit_hook(s->db, commit_hook, s);
+	return 0;
+}
+
+static sqlite3_stmt *
+web(struct store *s, enum web_id id)
+{
+	sqlite3_reset(s->web[id]);
+	sqlite3_clear_bindings(s->web[id]);
+	return s->web[id];
+}
+
+uint64_t
+store_commits(const struct store *s)
+{
+	return s->commits;
+}
+
+int
+store_session_add(struct store *s, const char *hash, const char *token_name, const char *csrf,
+    int64_t created_ms, int64_t expires_ms)
+{
+	sqlite3_stmt *st = web(s, W_SESS_ADD);
+
+	db_bind_text(st, 1, hash);
+	db_bind_text(st, 2, token_name);
+	db_bind_text(st, 3, csrf);
+	sqlite3_bind_int64(st, 4, created_ms);
+	sqlite3_bind_int64(st, 5, expires_ms);
+	return step_done(s, st, "session add");
+}
+
+int
+store_session_find(struct store *s, const char *hash, int64_t now_ms, struct session *out)
+{
+	sqlite3_stmt *st = web(s, W_SESS_FIND);
+	int rc;
+
+	db_bind_text(st, 1, hash);
+	sqlite3_bind_int64(st, 2, now_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->hash, sizeof(out->hash), "%s", hash);
+		db_col_text(st, 0, out->csrf, sizeof(out->csrf));
+		out->created_ms = db_col_i64(st, 1, 0);
+		out->expires_ms = db_col_i64(st, 2, 0);
+		db_col_text(st, 3, out->tok.name, sizeof(out->tok.name));
+		db_col_text(st, 4, out->tok.role, sizeof(out->tok.role));
+		db_col_text(st, 5, out->tok.dept, sizeof(out->tok.dept));
+		db_col_text(st, 6, out->tok.hash, sizeof(out->tok.hash));
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : step_err(s, "session find");
+}
+
+int
+store_session_del(struct store *s, const char *hash)
+{
+	sqlite3_stmt *st = web(s, W_SESS_DEL);
+
+	db_bind_text(st, 1, hash);
+	if (step_done(s, st, "session delete") == -1)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
+}
+
+int
+store_session_purge(struct store *s, int64_t now_ms)
+{
+	sqlite3_stmt *st = web(s, W_SESS_PURGE);
+
+	sqlite3_bind_int64(st, 1, now_ms);
+	if (step_done(s, st, "session purge") == -1)
+		return -1;
+	return sqlite3_changes(s->db);
+}
+
+static void
+tlrow_read(sqlite3_stmt *st, struct tl_row *r)
+{
+	r->id = db_col_i64(st, 0, 0);
+	db_col_text(st, 1, r->order_id, sizeof(r->order_id));
+	r->e.seq = (int)db_col_i64(st, 2, 0);
+	db_col_text(st, 3, r->e.kind, sizeof(r->e.kind));
+	r->e.at_ms = db_col_i64(st, 4, 0);
+	r->e.rx_ms = db_col_i64(st, 5, 0);
+	db_col_text(st, 6, r->e.actor, sizeof(r->e.actor));
+	db_col_text(st, 7, r->e.detail, sizeof(r->e.detail));
+}
+
+static int
+tlrow_visit(sqlite3_stmt *st, void *row, const struct rowcb *c)
+{
+	tlrow_read(st, row);
+	return c->cb.tl(row, c->arg);
+}
+
+static int
+tlrows(struct store *s, sqlite3_stmt *st, store_tlrow_cb cb, void *arg, const char *what)
+{
+	const struct rowcb c = { .cb.tl = cb, .arg = arg };
+
+	return each_row(s, st, sizeof(struct tl_row), tlrow_visit, &c, what);
+}
+
+int
+store_tl_after(struct store *s, int64_t after_id, int limit, store_tlrow_cb cb, void *arg)
+{
+	sqlite3_stmt *st = web(s, W_TL_AFTER);
+
+	sqlite3_bind_int64(st, 1, after_id);
+	sqlite3_bind_int(st, 2, limit);
+	return tlrows(s, st, cb, arg, "timeline after");
+}
+
+int64_t
+store_tl_last_id(struct store *s)
+{
+	return scalar(s, web(s, W_TL_LAST), "timeline last id");
+}
+
+int
+store_tl_get(struct store *s, const char *order_id, int seq, struct tl_row *out)
+{
+	sqlite3_stmt *st = web(s, W_TL_GET);
+	int rc;
+
+	db_bind_text(st, 1, order_id);
+	sqlite3_bind_int(st, 2, seq);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		tlrow_read(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : step_err(s, "timeline get");
+}
+
+int
+store_alert_acked(struct store *s, const char *order_id, int seq)
+{
+	sqlite3_stmt *st = web(s, W_ACKED);
+	int rc;
+
+	db_bind_text(st, 1, order_id);
+	sqlite3_bind_int(st, 2, seq);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : step_err(s, "alert acked");
+}
+
+int
+store_alerts(struct store *s, int limit, store_tlrow_cb cb, void *arg)
+{
+	sqlite3_stmt *st = web(s, W_ALERTS);
+
+	sqlite3_bind_int(st, 1, limit);
+	return tlrows(s, st, cb, arg, "alerts");
+}
+
+static int
+pos_visit(sqlite3_stmt *st, void *row, const struct rowcb *c)
+{
+	struct position *p = row;
+
+	memset(p, 0, sizeof(*p));
+	db_col_text(st, 0, p->dev, sizeof(p->dev));
+	p->at_ms = db_col_i64(st, 1, 0);
+	p->rx_ms = db_col_i64(st, 2, 0);
+	p->lat = db_col_double(st, 3, NAN);
+	p->lon = db_col_double(st, 4, NAN);
+	p->eph_m = db_col_double(st, 5, NAN);
+	p->speed_mps = db_col_double(st, 6, NAN);
+	db_col_text(st, 7, p->order_id, sizeof(p->order_id));
+	return c->cb.pos(p, c->arg);
+}
+
+int
+store_positions_dev(struct store *s, const char *dev, int64_t from_ms, int64_t to_ms, int limit,
+    store_pos_cb cb, void *arg)
+{
+	sqlite3_stmt *st = web(s, W_POS_DEV);
+	const struct rowcb c = { .cb.pos = cb, .arg = arg };
+
+	db_bind_text(st, 1, dev);
+	sqlite3_bind_int64(st, 2, from_ms);
+	sqlite3_bind_int64(st, 3, to_ms);
+	sqlite3_bind_int(st, 4, limit);
+	return each_row(s, st, sizeof(struct position), pos_visit, &c, "positions of a device");
+}
+
+static int
+ev_visit(sqlite3_stmt *st, void *row, const struct rowcb *c)
+{
+	struct ev_row *r = row;
+
+	memset(r, 0, sizeof(*r));
+	db_col_text(st, 0, r->eid, sizeof(r->eid));
+	db_col_text(st, 1, r->dev, sizeof(r->dev));
+	r->seq = db_col_i64(st, 2, 0);
+	db_col_text(st, 3, r->type, sizeof(r->type));
+	r->at_ms = db_col_i64(st, 4, 0);
+	r->rx_ms = db_col_i64(st, 5, 0);
+	db_col_text(st, 6, r->status, sizeof(r->status));
+	db_col_text(st, 7, r->payload, sizeof(r->payload));
+	return c->cb.ev(r, c->arg);
+}
+
+int
+store_events_order(struct store *s, const char *order_id, store_ev_cb cb, void *arg)
+{
+	sqlite3_stmt *st = web(s, W_EV_ORDER);
+	const struct rowcb c = { .cb.ev = cb, .arg = arg };
+
+	db_bind_text(st, 1, order_id);
+	return each_row(s, st, sizeof(struct ev_row), ev_visit, &c, "events of an order");
+}
+
+static int
+outbox_visit(sqlite3_stmt *st, void *row, const struct rowcb *c)
+{
+	outbox_read(st, row);
+	return c->cb.outbox(row, c->arg);
+}
+
+int
+store_outbox_order(struct store *s, const char *order_id, store_outbox_cb cb, void *arg)
+{
+	sqlite3_stmt *st = web(s, W_OB_ORDER);
+	const struct rowcb c = { .cb.outbox = cb, .arg = arg };
+
+	db_bind_text(st, 1, order_id);
+	return each_row(s, st, sizeof(struct outbox_row), outbox_visit, &c, "outbox of an order");
+}
+
+/* One scalar of an ad-hoc query (the gauges run every few seconds at most,
+ * so they are prepared per call rather than kept). -1 on error. */
+static int64_t
+gauge(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (db_prepare(s->db, sql, &st) == -1)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = db_col_i64(st, 0, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int
+store_gauges(struct store *s, struct store_gauges *g)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[160];
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	if (db_prepare(s->db, "SELECT state, COUNT(*) FROM orders GROUP BY state", &st) == -1)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char w[GW_WORD_MAX];
+		enum order_state os;
+
+		if (order_state_parse(db_col_text(st, 0, w, sizeof(w)), &os) == 0)
+			g->orders[os] = db_col_i64(st, 1, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return step_err(s, "gauges: orders by state");
+	for (int i = 0; i < SLA_NSTAGES; i++) {
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM orders WHERE (breached & %d) != 0",
+		    1 << i);
+		if ((g->breached[i] = gauge(s, sql)) < 0)
+			return -1;
+	}
+	if ((g->open_breached = gauge(s, "SELECT COUNT(*) FROM orders WHERE breached != 0"
+	    " AND state IN " OPEN_STATES)) < 0 ||
+	    (g->devices_known = gauge(s, "SELECT COUNT(*) FROM devices")) < 0 ||
+	    (g->devices_online = gauge(s, "SELECT COUNT(*) FROM devices WHERE online = 1")) < 0 ||
+	    (g->outbox_unacked = gauge(s, "SELECT COUNT(*) FROM outbox WHERE acked_ms IS NULL"))
+	    < 0)
+		return -1;
+	/* A unit numbers its events 1, 2, 3 ... and sends them oldest first, so
+	 * what the gateway holds of them is a prefix: at its last hello (seq h)
+	 * the unit had h - 1 events, of which the gateway misses those above the
+	 * highest it has stored below h. */
+	g->journal_backlog = gauge(s, "SELECT COALESCE(SUM(MAX(0, h.hs - 1 -"
+	    " COALESCE((SELECT MAX(e.seq) FROM device_events e WHERE e.dev = h.dev"
+	    "  AND e.seq < h.hs), 0))), 0)"
+	    " FROM (SELECT dev, MAX(seq) AS hs FROM device_events WHERE type = 'hello'"
+	    "  GROUP BY dev) h");
+	return g->journal_backlog < 0 ? -1 : 0;
 }

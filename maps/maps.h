@@ -307,6 +307,56 @@ struct maps_svg_crew {
 	double		 lat, lon;	/* last position, WGS-84; NaN: not drawn */
 	int64_t		 pos_ms;
 };
+/* A polyline layer (a crew's track): n points as lat, lon pairs (WGS-84), in
+ * order; non-finite points are skipped; drawn simplified to tol_px (the first
+ * and last point always kept) with a tooltip. */
+struct maps_svg_line {
+	const double	*latlon;	/* 2 * n doubles */
+	size_t		 n;
+	const char	*cls;		/* class attribute; NULL: "line" */
+	const char	*stroke;	/* colour "#rrggbb"; NULL: purple */
+	const char	*title;		/* tooltip; NULL: none */
+};
+/* A circle of a radius on the ground (a geofence), drawn to scale at its centre. */
+struct maps_svg_ring {
+	double		 lat, lon, radius_m;	/* WGS-84, metres (> 0) */
+	const char	*cls;		/* NULL: "ring" */
+	const char	*title;
+};
+/* A labelled point (a track's start and end, an arrival). */
+struct maps_svg_mark {
+	double		 lat, lon;	/* WGS-84; non-finite: not drawn */
+	const char	*cls;		/* NULL: "mark" */
+	const char	*fill;		/* NULL: black */
+	const char	*label;		/* short text beside it; NULL: none */
+	const char	*title;		/* tooltip; NULL: none */
+	int		 label_left;	/* 1: the label ends left of the point, below it
+					 * (apart from a label above-right of a mark nearby) */
+};
+/*
+ * The words a map writes itself: the legend, an order's tooltip, durations,
+ * the zone class in a zone's tooltip. A caller's table of UTF-8 strings (the
+ * library holds no locale and picks no language); each is written XML-escaped.
+ * maps_svg_labels_en (what maps_svg_defaults sets) and maps_svg_labels_zh are
+ * the library's two, const data. An order's tooltip is id + over_pre +
+ * duration + over_post when overdue, id + left_pre + duration + left_post when
+ * not, id + no_due with no deadline pending; a duration is "N " + min, or
+ * "N " + hour from 2 h.
+ */
+struct maps_svg_labels {
+	const char	*min, *hour;		/* "min", "h" */
+	const char	*left_pre, *left_post;	/* ": ", " left" */
+	const char	*over_pre, *over_post;	/* ": overdue ", "" */
+	const char	*no_due;		/* ": no deadline pending" */
+	const char	*overdue, *later;	/* legend: the first and the last colour */
+	const char	*crew_age;		/* legend: "crew · position age" */
+	const char	*zone[3];		/* by enum maps_zone, in a zone's tooltip */
+	const char	*zone_legend[3];	/* by enum maps_zone, in the legend */
+	const char	*track, *geofence;	/* legend of the optional layers */
+};
+extern const struct maps_svg_labels maps_svg_labels_en;
+extern const struct maps_svg_labels maps_svg_labels_zh;	/* Simplified Chinese */
+
 struct maps_svg_opts {
 	double			width, height, margin_px;
 	enum maps_proj_kind	proj;
@@ -314,6 +364,18 @@ struct maps_svg_opts {
 	const char		*title;
 	/* Box to show; all NaN: the zones' bounds (or the points' when no zones). */
 	double			minlat, minlon, maxlat, maxlon;
+	/* Optional layers (defaults: none). focus_order: the order of that id is
+	 * drawn in full and every other one dimmed (class "dim"). Rings go above
+	 * the zones, then lines, orders, marks, crews. */
+	const char			*focus_order;
+	const struct maps_svg_ring	*rings;
+	size_t				 nrings;
+	const struct maps_svg_line	*lines;
+	size_t				 nlines;
+	const struct maps_svg_mark	*marks;
+	size_t				 nmarks;
+	/* The words (defaults: English); every field set, or MAPS_E_ARG. */
+	const struct maps_svg_labels	*labels;
 };
 void	maps_svg_defaults(struct maps_svg_opts *);	/* 1000 x 800, Mercator, 0.75 px */
 
@@ -321,8 +383,10 @@ void	maps_svg_defaults(struct maps_svg_opts *);	/* 1000 x 800, Mercator, 0.75 px
  * Render an SVG document into out: zone polygons (fill by class, simplified to
  * tol_px, holes by the even-odd rule), orders as circles coloured by time left
  * at now_ms (overdue red, < 30 min orange, < 2 h yellow, else green), crews as
- * squares labelled "id · N min" with their position's age. Names are XML-escaped.
- * zones may be NULL. Returns MAPS_OK, MAPS_E_FULL when out's cap was reached
+ * squares labelled "id · N min" with their position's age, and the optional
+ * layers of the options (an order with due_ms <= 0 has no deadline pending:
+ * grey), all words from the options' labels. Names and every caller string
+ * are XML-escaped. zones may be NULL. Returns MAPS_OK, MAPS_E_FULL when out's cap was reached
  * (the text is then cut short: do not serve it), MAPS_E_ARG for bad options,
  * MAPS_E_NOMEM.
  */

@@ -217,12 +217,16 @@ pj_dupkeys(const cJSON *node, const char *path, struct proto_error *err)
 					    "key appears more than once");
 					return PROTO_E_JSON;
 				}
-			pj_path(sub, sizeof(sub), path, a->string);
-		} else {
-			snprintf(sub, sizeof(sub), "%s[%d]", path, idx);
 		}
-		if ((cJSON_IsObject(a) || cJSON_IsArray(a)) &&
-		    pj_dupkeys(a, sub, err) != PROTO_OK)
+		if (!cJSON_IsObject(a) && !cJSON_IsArray(a))
+			continue;
+		/* the path only for members we descend into: building it for
+		 * every scalar cost more than the parse (issue 9's profile) */
+		if (cJSON_IsObject(node))
+			pj_path(sub, sizeof(sub), path, a->string);
+		else
+			snprintf(sub, sizeof(sub), "%s[%d]", path, idx);
+		if (pj_dupkeys(a, sub, err) != PROTO_OK)
 			return PROTO_E_JSON;
 	}
 	return PROTO_OK;

@@ -4,8 +4,9 @@
 Starts a private mosquitto on a free loopback port, the gateway (SQLite under
 build/run/demo-*), two crews' handhelds each fed GPS by its own gpsfake replaying a
 generated NMEA track in Hohhot; records an order, reviews it, and prints the
-order's timeline as it happens until the callback is recorded. Then it stops
-everything it started and exits 0."""
+order's timeline as it happens until the callback is recorded, and prints the
+web board's address with a supervisor's and an agent's token. Then it stops
+everything it started and exits 0 (LINECREW_DEMO_HOLD=1: waits for Enter first)."""
 import os
 import subprocess
 import sys
@@ -19,6 +20,9 @@ import nmea_track  # noqa: E402
 SITE = (40.8420, 111.7500)
 DEPOT_N = (40.8395, 111.7470)
 DEPOT_S = (40.8080, 111.7040)
+# `make demo HOLD=1`: wait for Enter before the story and before stopping, so the
+# web board can be watched in a browser.
+HOLD = os.environ.get("LINECREW_DEMO_HOLD", "") not in ("", "0")
 
 
 def say(step, text):
@@ -43,6 +47,13 @@ def main():
         print("    gateway at %s, database %s" % (run.url(), run.path("gateway.db")))
         print("    connected to the broker with its certificate; every message to and from a")
         print("    unit is authenticated end to end; the API needs a token (`linecrew token add`)")
+        sup = run.add_token("demo-supervisor", "supervisor")
+        agent = run.add_token("demo-agent", "agent")
+        print("    the web board is served by the gateway itself; to watch this run live, open")
+        print("      %s/login  token %s  (supervisor: dispatch board)" % (run.url(), sup))
+        print("      %s/login  token %s  (agent: callback desk)" % (run.url(), agent))
+        if HOLD:
+            input("    (LINECREW_DEMO_HOLD) log in now, then press Enter to start the story ... ")
 
         say("3/8", "Registering two repair crews and starting their handhelds ...")
         run.cli("crew", "add", "crew-north", "--device", "dev-01", "--name", "Xincheng repair team")
@@ -116,6 +127,8 @@ def main():
         print("    review -> device's own ack:   %d ms" % ack_ms)
         print("    dispatch -> arrival (GPS):    %.1f s" % ((o["arrived_ms"] - o["dispatched_ms"]) / 1000))
         print("    whole demo:                   %.0f s" % (time.time() - t_review))
+        if HOLD:
+            input("\n(LINECREW_DEMO_HOLD) the board and desk stay live; press Enter to stop ... ")
         print("\nStopping everything the demo started ...")
         run.close()
         print("done. (the run directory with its logs and databases is kept: %s)" % run.dir)

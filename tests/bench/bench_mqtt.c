@@ -17,10 +17,15 @@
  *   latency PORT HTTP NDEV N       simulated devices; N orders created and then
  *                                  dispatched one at a time over the HTTP API;
  *                                  each: review sent -> gateway's ack of the
- *                                  device's "delivered" received
+ *                                  device's "delivered" received (SAMPLE), and
+ *                                  review's 200 answer (sent only after the
+ *                                  commit) -> that ack (COMMITTED)
  *   storm   PORT HTTP NDEV N       simulated devices; N orders created, then all
  *                                  dispatched over HTTP as fast as the API takes
- *                                  them; time until every delivery is acked
+ *                                  them by LINECREW_BENCH_STORM_CONNS (default 8)
+ *                                  supervisors at once, each on its own
+ *                                  keep-alive connection with one review in
+ *                                  flight; time until every delivery is acked
  *
  * Devices answer like linecrew-device does on the wire (libproto encodes and
  * decodes every message): an order push gets a "delivered" event naming its
@@ -30,13 +35,14 @@
  * runs against one gateway never reuse an event id.
  *
  * It prints one "RESULT key=value ..." line (times in microseconds) and, per
- * sample, "SAMPLE <us>" lines for the latency modes; tests/bench/run turns
+ * sample, "SAMPLE <us>" lines for the latency modes (and "COMMITTED <us>"); tests/bench/run turns
  * them into the table. It does not print BENCH lines itself: without
  * arguments it exits 64 (usage), which tells the driver it is a helper.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +59,17 @@
 #define KEEPALIVE_S	60
 #define HTTP_BUF	(128 * 1024)
 #define WAIT_MAX_US	(120 * 1000000LL)	/* give up waiting for acks after this */
+#define SUPERVISORS_MAX	64	/* concurrent HTTP connections of the storm */
+#define SUP_BUF		8192	/* one review answer */
+
+/* A supervisor of the storm: one keep-alive connection, one review in flight. */
+struct sup {
+	int	fd;
+	int	busy;		/* a review sent, its answer not complete */
+	int	order;		/* its index */
+	size_t	have;
+	char	buf[SUP_BUF];
+};
 
 struct dev {
 	struct mosquitto *m;
@@ -93,6 +110,9 @@ static struct {
 	int64_t	sub_first, sub_last;
 	int	http_fd;
 	char	*http;
+	struct sup *sups;	/* storm: the supervisors, nsups of them */
+	int	nsups;
+	int	created;	/* clients made so far */
 } g;
 
 static int64_t
@@ -113,19 +133,27 @@ die(const char *what)
 
 /* ---- HTTP: one keep-alive connection, blocking, loopback only ---- */
 
-static void
-http_connect(void)
+static int
+http_open(void)
 {
 	struct sockaddr_in sa;
+	int fd;
 
-	if ((g.http_fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 		die("socket");
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)g.http_port);
 	inet_pton(AF_INET, HOST, &sa.sin_addr);
-	if (connect(g.http_fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
 		die("connect to the gateway's HTTP API");
+	return fd;
+}
+
+static void
+http_connect(void)
+{
+	g.http_fd = http_open();
 }
 
 /* Send one request, read the answer into g.http; returns the status. */
@@ -232,6 +260,58 @@ dispatch(int i)
 	}
 }
 
+/* ---- the storm's supervisors: reviews on several connections at once ---- */
+
+static void
+sup_send(struct sup *u, int i)
+{
+	char req[1024], body[128];
+	const char *tok = getenv("LINECREW_TOKEN");
+	int n;
+
+	snprintf(body, sizeof(body), "{\"action\":\"dispatch\",\"crew\":\"%s\"}",
+	    g.devs[i % g.ndev].id);
+	n = snprintf(req, sizeof(req), "POST /api/v1/orders/%s/review HTTP/1.1\r\n"
+	    "Host: " HOST "\r\n%s%s%sContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", g.ords[i].id,
+	    tok ? "Authorization: Bearer " : "", tok ? tok : "", tok ? "\r\n" : "",
+	    strlen(body), body);
+	if (n <= 0 || (size_t)n >= sizeof(req) || write(u->fd, req, (size_t)n) != n)
+		die("HTTP write");
+	u->busy = 1;
+	u->order = i;
+	u->have = 0;
+}
+
+/* Read what u's connection holds; the answer complete: check it, idle again. */
+static void
+sup_read(struct sup *u)
+{
+	ssize_t r = read(u->fd, u->buf + u->have, SUP_BUF - 1 - u->have);
+	char *eoh, *cl;
+	long clen;
+	int status;
+
+	if (r <= 0)
+		die("HTTP read (storm)");
+	u->have += (size_t)r;
+	u->buf[u->have] = 0;
+	if ((eoh = strstr(u->buf, "\r\n\r\n")) == NULL)
+		return;
+	cl = strcasestr(u->buf, "Content-Length:");
+	clen = cl ? strtol(cl + 15, NULL, 10) : 0;
+	if (u->have < (size_t)(eoh + 4 - u->buf) + (size_t)clen)
+		return;
+	if (sscanf(u->buf, "HTTP/1.1 %d", &status) != 1 || status != 200) {
+		fprintf(stderr, "review %s: %s\n", g.ords[u->order].id, u->buf);
+		die("dispatch refused");
+	}
+	u->busy = 0;
+}
+
+static void	mark(int);
+static void	mark_m(struct mosquitto *);
+
 /* ---- the simulated devices ---- */
 
 static struct ord *
@@ -254,6 +334,7 @@ device_message(struct dev *d, const struct mosquitto_message *msg)
 	size_t len;
 
 	d->received++;
+	mark(d->idx);	/* its PUBACK, and the delivered event below */
 	if (strcmp(g.mode, "fanout") == 0)
 		return;
 	if (proto_decode_down(msg->payload, (size_t)msg->payloadlen, g.down, &err) != PROTO_OK) {
@@ -324,6 +405,7 @@ on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
 			    1, false);
 		else
 			g.rtt_got = 1;
+		mark_m(m);	/* the PUBACK, or the reply and its PUBACK */
 	} else if (strcmp(g.mode, "sub") == 0) {
 		int64_t t = now_us();
 
@@ -353,6 +435,7 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 	if (proto_topic(topic, sizeof(topic), d->id, PROTO_T_ORDER) != PROTO_OK)
 		die("topic");
 	mosquitto_subscribe(m, NULL, topic, 1);
+	mark(d->idx);
 }
 
 static void
@@ -381,6 +464,7 @@ client(const char *id, void *arg)
 	mosquitto_subscribe_callback_set(m, on_subscribe);
 	if (mosquitto_connect(m, HOST, g.port, KEEPALIVE_S) != MOSQ_ERR_SUCCESS)
 		die("connect to the broker");
+	g.created++;
 	return m;
 }
 
@@ -397,47 +481,159 @@ client_at(int i)
 	return i < g.ndev ? g.devs[i].m : g.extra[i - g.ndev];
 }
 
-/* One pass of the loop: poll every session's socket for up to timeout_ms. */
-static void
-pump(int timeout_ms)
-{
-	static struct pollfd *pfd;
-	static int *who;
-	static int64_t last_misc;
-	int n = 0, total = nclients();
+/*
+ * The sessions are watched with epoll: a poll(2) over 2,000 sockets per pass
+ * cost the simulator more than the gateway it drives (issue 9's profile).
+ * Writes: a client we made queue a packet (a publish or subscribe inside a
+ * callback, a publish the socket did not take at once) is marked dirty and
+ * written after the pass; EPOLLOUT is watched only while it still has data.
+ */
+#define SUP_TAG		0x40000000u	/* epoll data of a supervisor's connection */
 
-	if (pfd == NULL) {
-		pfd = calloc((size_t)total, sizeof(*pfd));
-		who = calloc((size_t)total, sizeof(*who));
-		if (pfd == NULL || who == NULL)
-			die("calloc");
+static struct {
+	int		 ep;
+	int		 watched;	/* clients registered so far */
+	int		*fd;		/* per client: the fd registered, -1 none */
+	unsigned char	*out;		/* per client: EPOLLOUT watched */
+	unsigned char	*isdirty;
+	int		*dirty, ndirty;
+} ew;
+
+static void
+ew_init(void)
+{
+	int total = nclients();
+
+	if (ew.fd != NULL)
+		return;
+	ew.ep = epoll_create1(EPOLL_CLOEXEC);
+	ew.fd = malloc(sizeof(*ew.fd) * (size_t)total);
+	ew.out = calloc((size_t)total, 1);
+	ew.isdirty = calloc((size_t)total, 1);
+	ew.dirty = malloc(sizeof(*ew.dirty) * (size_t)total);
+	if (ew.ep == -1 || !ew.fd || !ew.out || !ew.isdirty || !ew.dirty)
+		die("epoll");
+	for (int i = 0; i < total; i++)
+		ew.fd[i] = -1;
+	for (int k = 0; k < g.nsups; k++) {
+		struct epoll_event e = { .events = EPOLLIN, .data.u32 = SUP_TAG | (unsigned)k };
+
+		if (epoll_ctl(ew.ep, EPOLL_CTL_ADD, g.sups[k].fd, &e) == -1)
+			die("epoll_ctl");
 	}
+}
+
+/* Client i has something queued (or may have): write it after this pass. */
+static void
+mark(int i)
+{
+	ew_init();
+	if (!ew.isdirty[i]) {
+		ew.isdirty[i] = 1;
+		ew.dirty[ew.ndirty++] = i;
+	}
+}
+
+static void
+mark_m(struct mosquitto *m)
+{
+	for (int k = 0; k < 2; k++)
+		if (m == g.extra[k])
+			mark(g.ndev + k);
+}
+
+static void
+ew_register(void)
+{
+	int total = nclients();
+
 	for (int i = 0; i < total; i++) {
 		struct mosquitto *m = client_at(i);
 		int fd;
 
-		if (m == NULL || (fd = mosquitto_socket(m)) < 0)
+		if (m == NULL || (fd = mosquitto_socket(m)) < 0 || fd == ew.fd[i])
 			continue;
-		pfd[n].fd = fd;
-		pfd[n].events = POLLIN | (mosquitto_want_write(m) ? POLLOUT : 0);
-		pfd[n].revents = 0;
-		who[n++] = i;
-	}
-	if (poll(pfd, (nfds_t)n, timeout_ms) == -1 && errno != EINTR)
-		die("poll");
-	for (int k = 0; k < n; k++) {
-		struct mosquitto *m = client_at(who[k]);
+		struct epoll_event e = { .events = EPOLLIN, .data.u32 = (unsigned)i };
 
-		if (pfd[k].revents & (POLLIN | POLLERR | POLLHUP))
-			mosquitto_loop_read(m, 1);
-		if (pfd[k].revents & POLLOUT)
-			mosquitto_loop_write(m, 1);
+		if (epoll_ctl(ew.ep, EPOLL_CTL_ADD, fd, &e) == -1)
+			die("epoll_ctl");
+		ew.fd[i] = fd;
+		ew.out[i] = 0;
+		mark(i);
 	}
+}
+
+static void
+ew_out(int i, int on)
+{
+	struct epoll_event e = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.u32 = (unsigned)i };
+
+	if (ew.out[i] == on || ew.fd[i] < 0)
+		return;
+	if (epoll_ctl(ew.ep, EPOLL_CTL_MOD, ew.fd[i], &e) == -1)
+		die("epoll_ctl mod");
+	ew.out[i] = (unsigned char)on;
+}
+
+static void
+flush_dirty(void)
+{
+	int n = ew.ndirty;
+
+	ew.ndirty = 0;
+	for (int k = 0; k < n; k++) {
+		int i = ew.dirty[k];
+		struct mosquitto *m = client_at(i);
+
+		ew.isdirty[i] = 0;
+		if (m == NULL || !mosquitto_want_write(m))
+			continue;
+		mosquitto_loop_write(m, 1);
+		ew_out(i, mosquitto_want_write(m));
+	}
+}
+
+/* One pass of the loop: wait up to timeout_ms for any session or supervisor. */
+static void
+pump(int timeout_ms)
+{
+	static int64_t last_misc;
+	struct epoll_event ev[512];
+	int n, total = nclients();
+
+	ew_init();
+	if (ew.watched < g.created) {	/* a client was created since */
+		ew_register();
+		ew.watched = g.created;
+	}
+	flush_dirty();
+	if ((n = epoll_wait(ew.ep, ev, 512, timeout_ms)) == -1 && errno != EINTR)
+		die("epoll_wait");
+	for (int k = 0; k < n; k++) {
+		unsigned u = ev[k].data.u32;
+		struct mosquitto *m;
+
+		if (u & SUP_TAG) {
+			if (g.sups[u & ~SUP_TAG].busy)
+				sup_read(&g.sups[u & ~SUP_TAG]);
+			continue;
+		}
+		m = client_at((int)u);
+		if (ev[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			mosquitto_loop_read(m, 1);
+		if (ev[k].events & EPOLLOUT) {
+			mosquitto_loop_write(m, 1);
+			ew_out((int)u, mosquitto_want_write(m));
+		}
+	}
+	flush_dirty();		/* the answers of this pass go out now */
 	if (now_us() - last_misc > 1000000) {
 		last_misc = now_us();
 		for (int i = 0; i < total; i++)
-			if (client_at(i) != NULL)
+			if (client_at(i) != NULL) {
 				mosquitto_loop_misc(client_at(i));
+				mark(i);
+			}
 	}
 }
 
@@ -492,6 +688,8 @@ mode_rtt(int n, int bytes)
 	g.extra[1] = client("bench-rtt-b", &not_a_device);
 	mosquitto_subscribe(g.extra[0], NULL, "bench/rtt/rep", 1);
 	mosquitto_subscribe(g.extra[1], NULL, "bench/rtt/req", 1);
+	mark_m(g.extra[0]);
+	mark_m(g.extra[1]);
 	for (int i = 0; i < 40; i++)	/* CONNACKs and SUBACKs */
 		pump(5);
 	for (int i = 0; i < n; i++) {
@@ -499,6 +697,7 @@ mode_rtt(int n, int bytes)
 
 		g.rtt_got = 0;
 		mosquitto_publish(g.extra[0], NULL, "bench/rtt/req", bytes, payload, 1, false);
+		mark_m(g.extra[0]);
 		while (!g.rtt_got) {
 			pump(1000);
 			if (now_us() - t0 > 10000000)
@@ -528,6 +727,7 @@ mode_fanout(int nmsg, int bytes)
 	for (int i = 0; i < nmsg; i++) {
 		proto_topic(topic, sizeof(topic), g.devs[i % g.ndev].id, PROTO_T_ORDER);
 		mosquitto_publish(g.extra[0], NULL, topic, bytes, payload, 1, false);
+		mark_m(g.extra[0]);
 		if (i % 64 == 63)
 			pump(0);
 	}
@@ -548,6 +748,7 @@ mode_sub(int idle_ms, int max_s)
 
 	g.extra[0] = client("bench-pos-sub", &not_a_device);
 	mosquitto_subscribe(g.extra[0], NULL, proto_topic_pattern(PROTO_T_POS), 0);
+	mark_m(g.extra[0]);
 	for (int i = 0; i < 20; i++)
 		pump(5);
 	printf("READY\n");
@@ -584,6 +785,8 @@ mode_flood(int seconds)
 	t0 = now_us();
 	t_end = t0 + (int64_t)seconds * 1000000;
 	while (now_us() < t_end) {
+		long before = sent;
+
 		for (int i = 0; i < g.ndev; i++) {
 			struct dev *d = &g.devs[i];
 
@@ -602,8 +805,12 @@ mode_flood(int seconds)
 			if (mosquitto_publish(d->m, NULL, topic, (int)len, g.buf, 0, false) ==
 			    MOSQ_ERR_SUCCESS)
 				sent++;
+			mark(i);
 		}
-		pump(0);
+		/* Every socket full: wait for one to drain instead of spinning, or
+		 * the generator takes the CPU the consumer under test needs (two
+		 * cores here, shared with the broker). */
+		pump(sent > before ? 0 : 1);
 	}
 	for (int i = 0; i < 50; i++)	/* drain what is still queued */
 		pump(2);
@@ -618,40 +825,72 @@ mode_latency(int n)
 	register_crews();
 	create_orders(n);
 	for (int i = 0; i < n; i++) {
-		int64_t t0 = now_us();
+		int64_t t0 = now_us(), t1;
 
 		dispatch(i);
+		t1 = now_us();	/* the 200: the gateway answers after the commit */
 		while (!g.ords[i].acked) {
 			pump(1000);
 			if (now_us() - t0 > 30000000)
 				die("an order was never acknowledged");
 		}
-		printf("SAMPLE %lld\n", (long long)(now_us() - t0));
+		printf("SAMPLE %lld\nCOMMITTED %lld\n", (long long)(now_us() - t0),
+		    (long long)(now_us() - t1));
 	}
 	printf("RESULT orders=%d acked=%d pushes=%ld dup_pushes=%ld foreign=%ld\n", g.nords,
 	    g.nacked, g.pushes, g.dup_pushes, g.foreign);
 }
 
+/* A positive decimal number, 1..SUPERVISORS_MAX. */
+static int
+atoi_ok(const char *v)
+{
+	char *end;
+	long x = strtol(v, &end, 10);
+
+	return *v && !*end && x >= 1 && x <= SUPERVISORS_MAX;
+}
+
 static void
 mode_storm(int n)
 {
+	const char *v = getenv("LINECREW_BENCH_STORM_CONNS");
 	int64_t t_create, t0, t_disp;
 
+	g.nsups = v && atoi_ok(v) ? (int)strtol(v, NULL, 10) : 8;
+	if ((g.sups = calloc((size_t)g.nsups, sizeof(*g.sups))) == NULL)
+		die("calloc");
+	for (int k = 0; k < g.nsups; k++)
+		g.sups[k].fd = http_open();
 	start_devices();
 	register_crews();
 	t_create = now_us();
 	create_orders(n);
 	t0 = now_us();
-	for (int i = 0; i < n; i++) {
-		dispatch(i);
-		pump(0);	/* answer what has come in meanwhile */
+	for (int i = 0; i < n;) {
+		int sent = 0;
+
+		for (int k = 0; k < g.nsups && i < n; k++)
+			if (!g.sups[k].busy) {
+				sup_send(&g.sups[k], i++);
+				sent = 1;
+			}
+		/* answer the devices and read the supervisors' answers */
+		pump(sent ? 0 : 5);
+	}
+	for (int busy = 1; busy;) {
+		busy = 0;
+		for (int k = 0; k < g.nsups; k++)
+			busy |= g.sups[k].busy;
+		if (busy)
+			pump(5);
 	}
 	t_disp = now_us();
 	wait_acked(t0);
 	printf("RESULT orders=%d acked=%d pushes=%ld dup_pushes=%ld foreign=%ld create_us=%lld "
-	    "dispatch_us=%lld acked_us=%lld\n", g.nords, g.nacked, g.pushes, g.dup_pushes,
-	    g.foreign, (long long)(t0 - t_create), (long long)(t_disp - t0),
-	    (long long)(now_us() - t0));
+	    "dispatch_us=%lld acked_us=%lld supervisors=%d\n", g.nords, g.nacked, g.pushes,
+	    g.dup_pushes, g.foreign, (long long)(t0 - t_create), (long long)(t_disp - t0),
+	    (long long)(now_us() - t0), g.nsups);
 }
 
 static int

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.request
 
@@ -431,6 +432,26 @@ def seal_mac(key, body):
     import hashlib
     import hmac
     return body[:-1] + ',"mac":"%s"}' % hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def run_checks(t, name, scenario, what="integration run"):
+    """scenario(t, run) on a new Run(name), its checks on the Tap t. An exception
+    is one failed check "<what> completed" with its traceback and the daemons'
+    logs; after any failure the run's folder is kept and named. Returns
+    t.done(), the test's exit status."""
+    run = Run(name)
+    ok = False
+    try:
+        scenario(t, run)
+        ok = t.failed == 0
+    except Exception as e:  # report, keep the logs
+        t.check(False, what + " completed", "%s\n%s\n%s" % (
+            e, traceback.format_exc(), run.logs()))
+    finally:
+        if not ok and t.failed:
+            print("# logs kept in " + run.dir)
+        run.close(failed=not ok)
+    return t.done()
 
 
 class Tap:

@@ -22,11 +22,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "../../gateway/gateway.h"
-#include "log.h"
+#include "gw_fixture.h"
 
 struct fixture {
-	char		path[64];
+	char		path[FX_PATH_MAX];
 	struct store   *st;
 };
 
@@ -34,16 +33,8 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	int fd;
 
-	if (f == NULL)
-		return -1;
-	log_init("test", 1, 0);
-	snprintf(f->path, sizeof(f->path), "/tmp/test_gw_admin.XXXXXX");
-	if ((fd = mkstemp(f->path)) == -1)
-		return -1;
-	close(fd);
-	if ((f->st = store_open(f->path)) == NULL)
+	if (f == NULL || fx_store_open(f->path, "test_gw_admin", &f->st) == -1)
 		return -1;
 	*state = f;
 	return 0;
@@ -53,16 +44,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[80];
 
-	store_close(f->st);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	free(f);
-	return 0;
+	return fx_teardown(f->st, f->path, f);
 }
 
 struct walk {

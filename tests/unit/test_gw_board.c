@@ -10,7 +10,9 @@
  * requests change nothing), the old device's ack of the cancel applied to
  * nothing, its later events refused, the hello/sync backstop settling the
  * cancel; linking duplicates all or nothing, each with its own callback when
- * the original completes; clusters and the map.
+ * the original completes; clusters and the map; one order's map (its track
+ * thinned with first and last kept, the arrival at the fix or the nearest
+ * track point, unknown / malformed / another department's order).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -25,9 +27,7 @@
 #include <cmocka.h>
 #include <cJSON.h>
 
-#include "../../gateway/gateway.h"
-#include "clock.h"
-#include "log.h"
+#include "gw_fixture.h"
 
 #define MIN	60000LL
 #define T0	1795626000000LL		/* 2026-11-25 17:00 UTC */
@@ -35,7 +35,7 @@
 #define SITE_LON	111.7500
 
 struct fixture {
-	char		path[64];
+	char		path[FX_PATH_MAX];
 	struct vclock	vc;
 	struct gw_conf	conf;
 	struct gw	gw;
@@ -45,16 +45,10 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	int fd;
 
-	if (f == NULL)
+	if (f == NULL || fx_store_open(f->path, "test_gw_board", &f->gw.store) == -1)
 		return -1;
-	log_init("test", 1, 0);
-	snprintf(f->path, sizeof(f->path), "/tmp/test_gw_board.XXXXXX");
-	if ((fd = mkstemp(f->path)) == -1)
-		return -1;
-	close(fd);
-	vclock_init(&f->vc, T0);
+	fx_gw_init(&f->gw, &f->conf, &f->vc, T0);
 	f->conf.radius_m = 150;
 	f->conf.resend_s = 5;
 	f->conf.limits = (struct sla_limits){ .review_s = 180, .arrive_urban_min = 60,
@@ -74,12 +68,8 @@ setup(void **state)
 	f->conf.rank_pos_max_age_min = 120;
 	f->conf.cluster_radius_m = 500;
 	f->conf.cluster_window_min = 60;
-	f->gw.conf = &f->conf;
 	f->gw.limits = &f->conf.limits;
-	f->gw.clock = &f->vc.clock;
 	f->gw.zone_default = MAPS_ZONE_URBAN;
-	if ((f->gw.store = store_open(f->path)) == NULL)
-		return -1;
 	*state = f;
 	return 0;
 }
@@ -88,16 +78,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[96];
 
-	store_close(f->gw.store);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	free(f);
-	return 0;
+	return fx_teardown(f->gw.store, f->path, f);
 }
 
 static void
@@ -132,7 +114,7 @@ add_crew(struct fixture *f, const char *id, const char *dev, double dlat)
 	assert_int_equal(store_device_presence(f->gw.store, dev, 1, now), 0);
 	if (!isnan(dlat))
 		assert_int_equal(store_device_position(f->gw.store, dev, SITE_LAT + dlat,
-		    SITE_LON, now, now), 0);
+		    SITE_LON, now, now), 1);
 	assert_int_equal(store_commit(f->gw.store), 0);
 }
 
@@ -473,11 +455,151 @@ test_map(void **state)
 	add_crew(f, "crew-a", "dev-a", 0.02);
 	create_at(f, SITE_LAT, SITE_LON, &o);
 	maps_buf_init(&b, BOARD_SVG_MAX);
-	assert_int_equal(board_map_svg(&f->gw, 800, 600, &b, &err), GW_OK);
+	assert_int_equal(board_map_svg(&f->gw, 800, 600, BOARD_LANG_EN, &b, &err), GW_OK);
 	assert_non_null(strstr(b.p, "<svg"));
 	assert_non_null(strstr(b.p, o.id));
 	assert_non_null(strstr(b.p, "crew-a"));
 	assert_non_null(strstr(b.p, "</svg>"));
+	maps_buf_free(&b);
+}
+
+/* Positions of dev every second from from_ms, n of them, on a zigzag from dlat
+ * north of the site down to it. */
+static void
+add_track(struct fixture *f, const char *dev, int64_t from_ms, int n)
+{
+	struct position p;
+
+	assert_int_equal(store_begin(f->gw.store), 0);
+	for (int i = 0; i < n; i++) {
+		memset(&p, 0, sizeof(p));
+		snprintf(p.dev, sizeof(p.dev), "%s", dev);
+		p.at_ms = p.rx_ms = from_ms + i * 1000LL;
+		p.lat = SITE_LAT + 0.02 * (n - 1 - i) / (n - 1);
+		p.lon = SITE_LON + ((i / 7) % 2 ? 0.002 : -0.002);
+		p.eph_m = p.speed_mps = NAN;
+		assert_int_equal(store_position_add(f->gw.store, &p), 0);
+	}
+	assert_int_equal(store_commit(f->gw.store), 0);
+}
+
+static int
+polyline_points(const char *svg)
+{
+	const char *p = strstr(svg, "<polyline"), *q;
+	int n = 0;
+
+	if (p == NULL || (p = strstr(p, "points=\"")) == NULL)
+		return 0;
+	q = strchr(p + 8, '"');
+	for (; p < q; p++)
+		n += *p == ',';
+	return n;
+}
+
+static void
+test_map_order(void **state)
+{
+	struct fixture *f = *state;
+	struct order o, o2;
+	struct gw_err err = { 0 };
+	struct maps_buf b;
+	struct proto_event e;
+	char push[PROTO_ID_MAX], want[160], t[CLOCK_FMT_MAX];
+	static const char payload[] = "{}";
+	int n;
+
+	add_crew(f, "crew-a", "dev-a", 0.02);
+	add_crew(f, "crew-b", "dev-b", 0.03);
+	create_at(f, SITE_LAT, SITE_LON, &o);
+	create_at(f, SITE_LAT + 0.01, SITE_LON + 0.01, &o2);
+	maps_buf_init(&b, BOARD_SVG_MAX);
+	/* unknown, malformed, another department's */
+	assert_int_equal(board_map_order_svg(&f->gw, "LC-19990101-0001", NULL, 800, 600,
+	    BOARD_LANG_EN, &b, &err), GW_E_NOTFOUND);
+	assert_non_null(strstr(err.msg, "LC-19990101-0001"));
+	assert_int_equal(board_map_order_svg(&f->gw, "a b", NULL, 800, 600, BOARD_LANG_EN, &b,
+	    &err), GW_E_BAD);
+	assert_string_equal(err.field, "order");
+	assert_int_equal(board_map_order_svg(&f->gw, o.id, "营销部", 800, 600, BOARD_LANG_EN,
+	    &b, &err), GW_E_NOTFOUND);
+	/* a complaint without a site: nothing to frame */
+	{
+		struct order_input in;
+		struct order c;
+
+		memset(&in, 0, sizeof(in));
+		in.type = TYPE_COMPLAINT;
+		in.category = 30;
+		snprintf(in.address, sizeof(in.address), "营业厅");
+		assert_int_equal(order_create(&f->gw, &in, &c, &err), GW_OK);
+		assert_int_equal(board_map_order_svg(&f->gw, c.id, NULL, 800, 600, BOARD_LANG_EN,
+		    &b, &err), GW_E_CONFLICT);
+		assert_non_null(strstr(err.msg, "has no site"));
+	}
+	assert_int_equal(b.len, 0);
+	/* Not dispatched: the site and its geofence, the other order dimmed, no track. */
+	assert_int_equal(board_map_order_svg(&f->gw, o.id, NULL, 800, 600, BOARD_LANG_EN, &b,
+	    &err), GW_OK);
+	assert_non_null(strstr(b.p, "<circle class=\"geofence\""));
+	snprintf(want, sizeof(want), "<circle data-order=\"%s\" cx=", o.id);
+	assert_non_null(strstr(b.p, want));
+	snprintf(want, sizeof(want), "<circle data-order=\"%s\" class=\"dim\"", o2.id);
+	assert_non_null(strstr(b.p, want));
+	assert_null(strstr(b.p, "<polyline"));
+	assert_null(strstr(b.p, "data-crew"));
+	maps_buf_free(&b);
+
+	/* 4,500 positions on the way: thinned to at most BOARD_TRACK_MAX, the first
+	 * and last kept (the marks' times); the GPS arrival at its fix. */
+	dispatch(f, o.id, "crew-a", push);
+	assert_int_equal(event(f, PROTO_EV_DELIVERED, "dev-a", 1, o.id, push), EV_APPLIED);
+	add_track(f, "dev-a", T0 + 1000, 4500);
+	vclock_advance(&f->vc, 76 * MIN);
+	memset(&e, 0, sizeof(e));
+	e.type = PROTO_EV_ARRIVE;
+	snprintf(e.dev, sizeof(e.dev), "dev-a");
+	e.seq = 2;
+	proto_event_make_eid(&e);
+	snprintf(e.order_id, sizeof(e.order_id), "%s", o.id);
+	e.at_ms = clock_wall(&f->vc.clock);
+	e.method = PROTO_ARRIVE_GPS;
+	e.dist_m = 12;
+	e.has_fix = 1;
+	e.fix = (struct proto_fix){ .t_ms = e.at_ms, .lat = SITE_LAT + 0.0001, .lon = SITE_LON,
+		.mode = 3, .eph_m = 5, .speed_mps = 0, .track_deg = NAN, .alt_m = NAN };
+	assert_int_equal(order_event(&f->gw, "dev-a", &e, payload, sizeof(payload) - 1,
+	    e.at_ms), EV_APPLIED);
+	maps_buf_init(&b, BOARD_SVG_MAX);
+	assert_int_equal(board_map_order_svg(&f->gw, o.id, NULL, 800, 600, BOARD_LANG_EN, &b,
+	    &err), GW_OK);
+	n = polyline_points(b.p);
+	assert_true(n >= 2 && n <= BOARD_TRACK_MAX);
+	assert_non_null(strstr(b.p, "4500 positions"));
+	assert_non_null(strstr(b.p, ", thinned</title></polyline>"));
+	snprintf(want, sizeof(want), "track start %s (Asia/Shanghai)",
+	    clock_fmt_local(T0 + 1000, t, sizeof(t)));
+	assert_non_null(strstr(b.p, want));
+	snprintf(want, sizeof(want), "track end %s (Asia/Shanghai)",
+	    clock_fmt_local(T0 + 4500 * 1000LL, t, sizeof(t)));
+	assert_non_null(strstr(b.p, want));
+	assert_non_null(strstr(b.p, "<g class=\"arrival\">"));
+	assert_non_null(strstr(b.p, "gps, at the fix the device sent"));
+	assert_non_null(strstr(b.p, "<g data-crew=\"crew-a\">"));
+	assert_null(strstr(b.p, "crew-b"));
+	maps_buf_free(&b);
+
+	/* A manual arrival without a fix: the track's position nearest in time. */
+	dispatch(f, o2.id, "crew-b", push);
+	assert_int_equal(event(f, PROTO_EV_DELIVERED, "dev-b", 1, o2.id, push), EV_APPLIED);
+	add_track(f, "dev-b", clock_wall(&f->vc.clock) + 1000, 30);
+	vclock_advance(&f->vc, 10 * MIN);
+	assert_int_equal(event(f, PROTO_EV_ARRIVE, "dev-b", 2, o2.id, NULL), EV_APPLIED);
+	maps_buf_init(&b, BOARD_SVG_MAX);
+	assert_int_equal(board_map_order_svg(&f->gw, o2.id, NULL, 800, 600, BOARD_LANG_EN, &b,
+	    &err), GW_OK);
+	assert_int_equal(polyline_points(b.p) >= 2, 1);
+	assert_non_null(strstr(b.p, "manual, no fix sent: the track position at"));
 	maps_buf_free(&b);
 }
 
@@ -492,6 +614,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_order, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

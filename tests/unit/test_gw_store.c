@@ -14,7 +14,13 @@
  * calendar; a linked duplicate's own callback; planned outage hit and miss;
  * the 80 % warning, a late-arriving arrival event closing its stage as late
  * evidence, the 12 h delay-reason flag; archiving after the shift; an
- * alternative profile copied onto the order.
+ * alternative profile copied onto the order. Issue 9, group commit: nested
+ * operations as savepoints; armed, a pass's operations in one transaction
+ * that another connection does not see before store_group_end, a failed
+ * operation rolling back only itself, the watchers told CLOSING then DONE; a
+ * failing COMMIT (fault VFS) losing the whole group, watchers told FAILED,
+ * the next group fine; a light transaction committed at once outside a group
+ * and joining one inside.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +37,7 @@
 #include "../../gateway/gateway.h"
 #include "clock.h"
 #include "log.h"
+#include "loop.h"
 
 #define MIN	60000LL
 /* 2026-11-25 17:00:00 UTC = 2026-11-26 01:00 in Asia/Shanghai. */
@@ -845,6 +852,192 @@ test_alternative_profile(void **state)
 	assert_null(sla_limits_find(&f->conf, "nope"));
 }
 
+/* ---- group commit (issue 9) ---- */
+
+struct watch {
+	int	phase[8];
+	int	n;
+};
+
+static void
+watch_cb(void *arg, enum store_group_phase ph)
+{
+	struct watch *w = arg;
+
+	if (w->n < 8)
+		w->phase[w->n++] = (int)ph;
+}
+
+/* Rows of table as another connection sees them (committed only). */
+static int
+committed(struct fixture *f, const char *table)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char sql[96];
+	int n = -1;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void
+test_nested_savepoints(void **state)
+{
+	struct fixture *f = *state;
+	struct crew c;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.id, sizeof(c.id), "crew-a");
+	snprintf(c.name, sizeof(c.name), "a");
+	snprintf(c.device, sizeof(c.device), "dev-a");
+	/* unarmed: BEGIN .. COMMIT, a nested level is a savepoint */
+	assert_int_equal(store_begin(f->gw.store), 0);
+	assert_int_equal(store_crew_put(f->gw.store, &c), 1);
+	assert_int_equal(store_begin(f->gw.store), 0);
+	snprintf(c.id, sizeof(c.id), "crew-b");
+	assert_int_equal(store_crew_put(f->gw.store, &c), 1);
+	store_rollback(f->gw.store);		/* crew-b only */
+	assert_int_equal(committed(f, "crews"), 0);
+	assert_int_equal(store_commit(f->gw.store), 0);
+	assert_int_equal(committed(f, "crews"), 1);
+	assert_int_equal(store_crew_get(f->gw.store, "crew-a", &c), 1);
+	assert_int_equal(store_crew_get(f->gw.store, "crew-b", &c), 0);
+	assert_int_equal(store_group_pending(f->gw.store), 0);
+	/* a commit without a transaction is refused */
+	assert_int_equal(store_commit(f->gw.store), -1);
+}
+
+static void
+test_group_commit(void **state)
+{
+	struct fixture *f = *state;
+	struct loop *l = loop_new();
+	struct watch w = { 0 };
+	struct order o1, o2, d;
+	struct review_input in;
+	struct gw_err err = { 0 };
+	char msg_id[PROTO_ID_MAX];
+
+	assert_non_null(l);
+	add_crew(f, "crew-north", "dev-01");
+	assert_int_equal(store_group_start(f->gw.store, l), 0);
+	assert_int_equal(store_group_watch(f->gw.store, watch_cb, &w), 0);
+	/* one pass: two creates, a dispatch to a crew that does not exist */
+	create(f, 2, &o1);
+	assert_int_equal(store_group_pending(f->gw.store), 1);
+	create(f, 2, &o2);
+	memset(&in, 0, sizeof(in));
+	in.dispatch = 1;
+	snprintf(in.crew, sizeof(in.crew), "nobody");
+	assert_int_equal(order_review(&f->gw, o1.id, &in, &d, msg_id, &err), GW_E_NOTFOUND);
+	/* the failed one rolled back only itself; nothing is durable yet */
+	assert_int_equal(store_order_get(f->gw.store, o1.id, &d), 1);
+	assert_int_equal(d.state, ORD_RECORDED);
+	assert_int_equal(store_order_get(f->gw.store, o2.id, &d), 1);
+	assert_int_equal(committed(f, "orders"), 0);
+	assert_int_equal(w.n, 0);
+	/* the end of the pass: one COMMIT, then the watchers */
+	assert_int_equal(store_group_end(f->gw.store), 0);
+	assert_int_equal(committed(f, "orders"), 2);
+	assert_int_equal(committed(f, "timeline"), 2);
+	assert_int_equal(w.n, 2);
+	assert_int_equal(w.phase[0], STORE_GROUP_CLOSING);
+	assert_int_equal(w.phase[1], STORE_GROUP_DONE);
+	assert_int_equal(store_group_pending(f->gw.store), 0);
+	/* a dispatch in the next pass, with its outbox row */
+	dispatch(f, o1.id, "crew-north", &d, msg_id);
+	assert_int_equal(committed(f, "outbox"), 0);
+	assert_int_equal(store_group_end(f->gw.store), 0);
+	assert_int_equal(committed(f, "outbox"), 1);
+	/* an empty pass is no transaction, but the watchers hear of it */
+	w.n = 0;
+	assert_int_equal(store_group_end(f->gw.store), 0);
+	assert_int_equal(w.n, 2);
+	assert_int_equal(w.phase[1], STORE_GROUP_DONE);
+	store_group_unwatch(f->gw.store, watch_cb, &w);
+	store_group_stop(f->gw.store, l);
+	/* disarmed: plain transactions again */
+	create(f, 2, &o2);
+	assert_int_equal(store_group_pending(f->gw.store), 0);
+	assert_int_equal(committed(f, "orders"), 3);
+	loop_free(l);
+}
+
+static char fault_path[64];	/* LINECREW_FAULT_VFS full=: writes fail while it exists */
+
+static void
+test_group_commit_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct loop *l = loop_new();
+	struct watch w = { 0 };
+	struct order o1, o2, d;
+	FILE *fp;
+
+	assert_non_null(l);
+	assert_int_equal(store_group_start(f->gw.store, l), 0);
+	assert_int_equal(store_group_watch(f->gw.store, watch_cb, &w), 0);
+	create(f, 2, &o1);
+	/* the disk fills before the pass ends: the COMMIT fails */
+	assert_non_null(fp = fopen(fault_path, "w"));
+	fclose(fp);
+	assert_int_equal(store_group_end(f->gw.store), -1);
+	unlink(fault_path);
+	assert_int_equal(w.n, 2);
+	assert_int_equal(w.phase[1], STORE_GROUP_FAILED);
+	assert_int_equal(store_group_pending(f->gw.store), 0);
+	/* the whole group is gone; the store works again in the next pass */
+	assert_int_equal(store_order_get(f->gw.store, o1.id, &d), 0);
+	assert_int_equal(committed(f, "orders"), 0);
+	create(f, 2, &o2);
+	assert_int_equal(store_group_end(f->gw.store), 0);
+	assert_int_equal(w.phase[3], STORE_GROUP_DONE);
+	assert_int_equal(committed(f, "orders"), 1);
+	store_group_unwatch(f->gw.store, watch_cb, &w);
+	store_group_stop(f->gw.store, l);
+	loop_free(l);
+}
+
+static void
+test_light_transactions(void **state)
+{
+	struct fixture *f = *state;
+	struct loop *l = loop_new();
+	struct position p;
+	struct order o;
+
+	assert_non_null(l);
+	memset(&p, 0, sizeof(p));
+	snprintf(p.dev, sizeof(p.dev), "dev-01");
+	p.at_ms = p.rx_ms = T0;
+	p.lat = 40.84;
+	p.lon = 111.75;
+	assert_int_equal(store_group_start(f->gw.store, l), 0);
+	/* no group open: a light transaction commits at its own commit */
+	assert_int_equal(store_begin_light(f->gw.store), 0);
+	assert_int_equal(store_position_add(f->gw.store, &p), 0);
+	assert_int_equal(store_group_pending(f->gw.store), 0);
+	assert_int_equal(store_commit(f->gw.store), 0);
+	assert_int_equal(committed(f, "positions"), 1);
+	/* inside a group it is a member, committed with the group */
+	create(f, 2, &o);
+	assert_int_equal(store_begin_light(f->gw.store), 0);
+	assert_int_equal(store_position_add(f->gw.store, &p), 0);
+	assert_int_equal(store_commit(f->gw.store), 0);
+	assert_int_equal(committed(f, "positions"), 1);
+	assert_int_equal(store_group_end(f->gw.store), 0);
+	assert_int_equal(committed(f, "positions"), 2);
+	store_group_stop(f->gw.store, l);
+	loop_free(l);
+}
+
 int
 main(void)
 {
@@ -867,7 +1060,19 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_warning_breach_delay_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_archive_after_shift, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alternative_profile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nested_savepoints, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_light_transactions, setup, teardown),
 	};
+	char spec[96];
+
+	/* TEST ONLY fault VFS (common/faultvfs.c), idle unless fault_path exists;
+	 * set before the first store_open registers it */
+	snprintf(fault_path, sizeof(fault_path), "/tmp/test_gw_store.full.%d", (int)getpid());
+	unlink(fault_path);
+	snprintf(spec, sizeof(spec), "full=%s", fault_path);
+	setenv("LINECREW_FAULT_VFS", spec, 1);
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

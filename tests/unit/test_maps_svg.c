@@ -187,7 +187,8 @@ xml_check(const char *s)
 				if (*q == '"')
 					quoted = !quoted;
 				else if (quoted && (*q == '<' || (*q == '&' && strncmp(q, "&amp;", 5) &&
-				    strncmp(q, "&lt;", 4) && strncmp(q, "&quot;", 6)))) {
+				    strncmp(q, "&lt;", 4) && strncmp(q, "&gt;", 4) && strncmp(q, "&quot;", 6) &&
+				    strncmp(q, "&#39;", 5)))) {
 					print_error("bad character in attribute of <%.*s>\n", (int)n, p + 1);
 					return -1;
 				}
@@ -283,6 +284,252 @@ test_svg_render(void **state)
 	maps_zones_free(z);
 }
 
+/* The order page's layers: a geofence ring to scale, a track simplified and
+ * cleaned of unusable points, labelled marks, the focused order in full and
+ * the others dimmed, an order with no deadline pending in grey. */
+static void
+test_svg_layers(void **state)
+{
+	struct maps_svg_opts o;
+	struct maps_buf out;
+	const struct maps_svg_order orders[] = {
+		{ "LC-1", 40.840, 111.750, 0 },				/* nothing pending */
+		{ "LC-2", 40.845, 111.745, NOW_MS + 10 * MIN_MS },
+	};
+	const struct maps_svg_crew crew = { "crew-a", 40.845, 111.758, NOW_MS - 2 * MIN_MS };
+	/* B lies on the chord A-C (equirectangular keeps straight lines straight):
+	 * dropped; the NaN point is skipped; A, C and D stay. */
+	const double track[] = { 40.835, 111.745, 40.840, 111.750, 40.845, 111.755, NAN, NAN,
+		40.845, 111.758 };
+	const struct maps_svg_line line = { track, 5, "track", NULL, "crew-a & co" };
+	const struct maps_svg_ring ring = { 40.840, 111.750, 500, "geofence", "site <LC-1>" };
+	const struct maps_svg_mark marks[] = {
+		{ 40.835, 111.745, "track-start", "#ffffff", "<start>", "start 09:00 & on", 0 },
+		{ NAN, 111.0, "never", NULL, "gone", NULL, 1 },
+	};
+	const char *p, *q;
+	double r;
+
+	(void)state;
+	maps_svg_defaults(&o);
+	o.proj = MAPS_PROJ_EQUIRECT;
+	o.minlat = 40.83;
+	o.maxlat = 40.85;
+	o.minlon = 111.74;
+	o.maxlon = 111.76;
+	o.focus_order = "LC-1";
+	o.rings = &ring;
+	o.nrings = 1;
+	o.lines = &line;
+	o.nlines = 1;
+	o.marks = marks;
+	o.nmarks = 2;
+	maps_buf_init(&out, 1 << 20);
+	assert_int_equal(maps_svg_render(&out, &o, NULL, orders, 2, &crew, 1, NOW_MS), MAPS_OK);
+	if (xml_check(out.p) < 0) {
+		print_error("%s\n", out.p);
+		fail();
+	}
+	/* 960 x 760 px for 0.02 deg of latitude and 0.02 * cos 40.84 of longitude:
+	 * latitude decides, 38,000 px/deg; 500 m = 500 / 111,194.93 deg = 170.87 px */
+	assert_non_null(p = strstr(out.p, "<circle class=\"geofence\""));
+	assert_non_null(p = strstr(p, " r=\""));
+	r = strtod(p + 4, NULL);
+	near(r, 170.87, 0.1, "geofence radius px");
+	assert_non_null(strstr(out.p, "<title>site &lt;LC-1&gt;</title>"));
+	/* the track: 3 points of 5 */
+	assert_non_null(p = strstr(out.p, "<polyline class=\"track\""));
+	assert_non_null(p = strstr(p, "points=\""));
+	q = strchr(p + 8, '"');
+	{
+		int commas = 0;
+
+		for (const char *k = p; k < q; k++)
+			commas += *k == ',';
+		assert_int_equal(commas, 3);
+	}
+	assert_non_null(strstr(out.p, "<title>crew-a &amp; co</title></polyline>"));
+	/* marks: escaped, the NaN one not drawn */
+	assert_non_null(strstr(out.p, "&lt;start&gt;</text><title>start 09:00 &amp; on</title>"));
+	assert_null(strstr(out.p, "gone"));
+	/* the focus in full and grey (no deadline), the other dimmed */
+	assert_non_null(strstr(out.p, "<circle data-order=\"LC-1\" cx="));
+	assert_non_null(strstr(out.p, "LC-1: no deadline pending</title>"));
+	assert_non_null(strstr(out.p, "<circle data-order=\"LC-2\" class=\"dim\""));
+	assert_non_null(strstr(out.p, "<g data-crew=\"crew-a\">"));
+	assert_int_equal(count(out.p, "fill=\"#999999\""), 1);
+	maps_buf_free(&out);
+
+	/* bad layers: a ring without a radius, a line or marks without points */
+	maps_buf_init(&out, 1 << 16);
+	{
+		struct maps_svg_ring bad = ring;
+
+		bad.radius_m = 0;
+		o.rings = &bad;
+		assert_int_equal(maps_svg_render(&out, &o, NULL, orders, 2, NULL, 0, NOW_MS),
+		    MAPS_E_ARG);
+		bad.radius_m = NAN;
+		assert_int_equal(maps_svg_render(&out, &o, NULL, orders, 2, NULL, 0, NOW_MS),
+		    MAPS_E_ARG);
+		o.rings = &ring;
+	}
+	{
+		struct maps_svg_line bad = line;
+
+		bad.latlon = NULL;
+		o.lines = &bad;
+		assert_int_equal(maps_svg_render(&out, &o, NULL, orders, 2, NULL, 0, NOW_MS),
+		    MAPS_E_ARG);
+		o.lines = &line;
+	}
+	o.marks = NULL;
+	assert_int_equal(maps_svg_render(&out, &o, NULL, orders, 2, NULL, 0, NOW_MS), MAPS_E_ARG);
+	assert_int_equal(out.len, 0);
+	maps_buf_free(&out);
+}
+
+/* Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF);
+ * 0 or -1 after printing where it breaks. */
+static int
+utf8_check(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		unsigned c = *p;
+		int n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
+		    (c & 0xf8) == 0xf0 ? 3 : -1;
+		unsigned cp = n == 0 ? c : n == 1 ? (c & 0x1f) : n == 2 ? (c & 0x0f) : (c & 0x07);
+
+		for (int k = 1; n > 0 && k <= n; k++) {
+			if ((p[k] & 0xc0) != 0x80) {
+				n = -1;
+				break;
+			}
+			cp = (cp << 6) | (p[k] & 0x3f);
+		}
+		if (n < 0 || (n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
+			print_error("bad UTF-8 at byte %td: %.12s\n", (const char *)p - s,
+			    (const char *)p);
+			return -1;
+		}
+		p += n + 1;
+	}
+	return 0;
+}
+
+/* The words: English by default and unchanged, Chinese from its table in
+ * every place the map writes words (legend, tooltips, durations, zone class),
+ * a caller's table escaped, a table with a hole refused. */
+static void
+test_svg_labels(void **state)
+{
+	struct maps_zones *z = NULL;
+	struct maps_svg_opts o;
+	struct maps_buf out, en;
+	struct maps_svg_labels odd;
+	const struct maps_svg_order orders[] = {
+		{ "LC-1", 40.84, 111.75, NOW_MS - 5 * MIN_MS },
+		{ "LC-2", 40.85, 111.70, NOW_MS + 10 * MIN_MS },
+		{ "LC-3", 40.86, 111.72, NOW_MS + 300 * MIN_MS },
+		{ "LC-4", 40.87, 111.73, 0 },
+	};
+	const struct maps_svg_crew crew = { "crew-north", 40.83, 111.69, NOW_MS - 12 * MIN_MS };
+	const struct maps_svg_ring ring = { 40.840, 111.750, 500, "geofence", NULL };
+	static const char *const en_legend[] = {
+		"<text x=\"24\" y=\"18\">overdue</text>",
+		"<text x=\"104\" y=\"18\">&lt; 30 min</text>",
+		"<text x=\"184\" y=\"18\">&lt; 2 h</text>",
+		"<text x=\"254\" y=\"18\">later</text>",
+		"<text x=\"324\" y=\"18\">crew \xc2\xb7 position age</text>",
+		"<text x=\"24\" y=\"36\">urban zone</text>",
+		"<text x=\"108\" y=\"36\">rural</text>",
+		"<text x=\"188\" y=\"36\">remote</text>",
+		"<text x=\"30\" y=\"54\">track</text>",
+		"<text x=\"108\" y=\"54\">geofence</text>",
+	};
+	static const char *const zh_legend[] = {
+		"<text x=\"24\" y=\"18\">已超时</text>",
+		"<text x=\"104\" y=\"18\">&lt; 30 分钟</text>",
+		"<text x=\"184\" y=\"18\">&lt; 2 小时</text>",
+		"<text x=\"254\" y=\"18\">充裕</text>",
+		"<text x=\"324\" y=\"18\">班组 \xc2\xb7 位置时效</text>",
+		"<text x=\"24\" y=\"36\">城区</text>",
+		"<text x=\"108\" y=\"36\">农村</text>",
+		"<text x=\"188\" y=\"36\">边远地区</text>",
+		"<text x=\"30\" y=\"54\">轨迹</text>",
+		"<text x=\"108\" y=\"54\">电子围栏</text>",
+	};
+
+	(void)state;
+	assert_int_equal(maps_zones_parse(zone_doc, strlen(zone_doc), MAPS_WGS84, &z, NULL, 0),
+	    MAPS_OK);
+	maps_svg_defaults(&o);
+	assert_ptr_equal(o.labels, &maps_svg_labels_en);
+	o.rings = &ring;
+	o.nrings = 1;
+	maps_buf_init(&en, 1 << 20);
+	assert_int_equal(maps_svg_render(&en, &o, z, orders, 4, &crew, 1, NOW_MS), MAPS_OK);
+	assert_true(xml_check(en.p) > 0);
+	for (size_t i = 0; i < sizeof(en_legend) / sizeof(en_legend[0]); i++)
+		if (strstr(en.p, en_legend[i]) == NULL) {
+			print_error("English legend: no %s\n", en_legend[i]);
+			fail();
+		}
+	assert_non_null(strstr(en.p, "LC-3: 5 h left</title>"));
+	assert_non_null(strstr(en.p, "LC-4: no deadline pending</title>"));
+
+	o.labels = &maps_svg_labels_zh;
+	maps_buf_init(&out, 1 << 20);
+	assert_int_equal(maps_svg_render(&out, &o, z, orders, 4, &crew, 1, NOW_MS), MAPS_OK);
+	if (xml_check(out.p) < 0 || utf8_check(out.p) < 0) {
+		print_error("%s\n", out.p);
+		fail();
+	}
+	for (size_t i = 0; i < sizeof(zh_legend) / sizeof(zh_legend[0]); i++)
+		if (strstr(out.p, zh_legend[i]) == NULL) {
+			print_error("Chinese legend: no %s\n", zh_legend[i]);
+			fail();
+		}
+	assert_non_null(strstr(out.p, "<title>LC-1：已超时 5 分钟</title>"));
+	assert_non_null(strstr(out.p, "<title>LC-2：剩余 10 分钟</title>"));
+	assert_non_null(strstr(out.p, "<title>LC-3：剩余 5 小时</title>"));
+	assert_non_null(strstr(out.p, "<title>LC-4：无待到期时限</title>"));
+	assert_non_null(strstr(out.p, "crew-north \xc2\xb7 12 分钟</text>"));
+	assert_non_null(strstr(out.p, "Tom &amp; Jerry&#39;s &lt;zone&gt; (城区)</title>"));
+	/* the class stays the data's word: the pages style and pick by it */
+	assert_non_null(strstr(out.p, "<path class=\"urban\""));
+	assert_null(strstr(out.p, "overdue"));
+	assert_null(strstr(out.p, " min"));
+	assert_null(strstr(out.p, " left"));
+	assert_null(strstr(out.p, "urban zone"));
+	/* only the words differ: the same elements in the same places */
+	assert_int_equal(xml_check(out.p), xml_check(en.p));
+	maps_buf_free(&out);
+
+	/* a caller's words are escaped like any caller string */
+	odd = maps_svg_labels_en;
+	odd.overdue = "late & <gone>";
+	o.labels = &odd;
+	maps_buf_init(&out, 1 << 20);
+	assert_int_equal(maps_svg_render(&out, &o, z, orders, 4, &crew, 1, NOW_MS), MAPS_OK);
+	assert_true(xml_check(out.p) > 0);
+	assert_non_null(strstr(out.p, ">late &amp; &lt;gone&gt;</text>"));
+	maps_buf_free(&out);
+	/* a table with a hole, or none: refused before a byte is written */
+	odd.zone_legend[MAPS_ZONE_REMOTE] = NULL;
+	maps_buf_init(&out, 1 << 16);
+	assert_int_equal(maps_svg_render(&out, &o, z, orders, 4, &crew, 1, NOW_MS), MAPS_E_ARG);
+	o.labels = NULL;
+	assert_int_equal(maps_svg_render(&out, &o, z, orders, 4, &crew, 1, NOW_MS), MAPS_E_ARG);
+	assert_int_equal(out.len, 0);
+	maps_buf_free(&out);
+	maps_buf_free(&en);
+	maps_zones_free(z);
+}
+
 static void
 test_svg_limits(void **state)
 {
@@ -361,6 +608,8 @@ main(void)
 		cmocka_unit_test(test_simplify),
 		cmocka_unit_test(test_svg_render),
 		cmocka_unit_test(test_svg_limits),
+		cmocka_unit_test(test_svg_layers),
+		cmocka_unit_test(test_svg_labels),
 		cmocka_unit_test(test_buf),
 	};
 
