@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "grow.h"
 #include "log.h"
 #include "loop.h"
 
@@ -37,7 +38,8 @@ struct loop {
 	int			 nio;		/* slots in use at the front (holes allowed) */
 	unsigned		 gen;
 	struct loop_timer	**heap;
-	int			 nheap, capheap;
+	int			 nheap;
+	size_t			 capheap;
 	struct prepare		 prep[LOOP_MAX_PREPARE];
 	int			 nprep;
 	int64_t			 now;
@@ -222,15 +224,8 @@ void
 loop_timer_start(struct loop *l, struct loop_timer *t, int64_t delay_ms, int64_t repeat_ms)
 {
 	loop_timer_stop(l, t);
-	if (l->nheap == l->capheap) {
-		int ncap = l->capheap ? l->capheap * 2 : 16;
-		struct loop_timer **nh = realloc(l->heap, (size_t)ncap * sizeof(*nh));
-
-		if (nh == NULL)
-			fatal("loop: timer heap");	/* cannot keep a promise to run later */
-		l->heap = nh;
-		l->capheap = ncap;
-	}
+	if (grow(&l->heap, &l->capheap, (size_t)l->nheap + 1, sizeof(*l->heap), 16) == -1)
+		fatal("loop: timer heap");	/* cannot keep a promise to run later */
 	t->due = clock_mono(clock_system()) + (delay_ms > 0 ? delay_ms : 0);
 	t->repeat = repeat_ms > 0 ? repeat_ms : 0;
 	t->heap_idx = l->nheap;

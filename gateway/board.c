@@ -25,6 +25,7 @@
 #include <cJSON.h>
 
 #include "gateway.h"
+#include "grow.h"
 #include "log.h"
 
 #define MS_PER_MIN		60000LL
@@ -126,16 +127,9 @@ collect_crew(const struct crew *c, const struct device *d, int open_orders, void
 	struct bcrews *b = arg;
 
 	(void)open_orders;
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 32;
-		struct bcrew *nv = realloc(b->v, ncap * sizeof(*nv));
-
-		if (nv == NULL) {
-			b->oom = 1;
-			return 1;
-		}
-		b->v = nv;
-		b->cap = ncap;
+	if (grow(&b->v, &b->cap, b->n + 1, sizeof(*b->v), 32) == -1) {
+		b->oom = 1;
+		return 1;
 	}
 	memset(&b->v[b->n], 0, sizeof(b->v[b->n]));
 	b->v[b->n].c = *c;
@@ -393,16 +387,9 @@ collect_open(const struct order *o, void *arg)
 
 	if (!repair_open(o))
 		return 0;
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 16;
-		struct order *nv = realloc(b->v, ncap * sizeof(*nv));
-
-		if (nv == NULL) {
-			b->oom = 1;
-			return 1;
-		}
-		b->v = nv;
-		b->cap = ncap;
+	if (grow(&b->v, &b->cap, b->n + 1, sizeof(*b->v), 16) == -1) {
+		b->oom = 1;
+		return 1;
 	}
 	b->v[b->n++] = *o;
 	return 0;

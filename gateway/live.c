@@ -32,6 +32,7 @@
 #include <microhttpd.h>
 
 #include "gateway.h"
+#include "grow.h"
 #include "log.h"
 
 #define LIVE_BUF_START		(16 * 1024)
@@ -67,7 +68,7 @@ struct gw_live {
 	int			crews_dirty;	/* something committed since the last diff */
 	int64_t			crew_checked;	/* monotonic ms of the last diff */
 	struct crew_slot       *crews;
-	size_t			ncrews;
+	size_t			ncrews, crewcap;
 	uint64_t		crew_gen;
 	struct loop_timer	kick, ping;
 	int			shutting;
@@ -419,6 +420,7 @@ resume_all(struct gw_live *lv)
 
 struct crew_diff {
 	struct gw_live *lv;
+	size_t		next;		/* the slot the next crew most likely has */
 	int		oom;
 };
 
@@ -436,20 +438,23 @@ crew_seen(const struct crew *cr, const struct device *d, int open_orders, void *
 		cd->oom = 1;
 		return 1;
 	}
-	for (i = 0; i < lv->ncrews; i++)
-		if (strcmp(lv->crews[i].id, cr->id) == 0)
-			break;
+	/* The store lists crews in the same order every time and slots are
+	 * added in that order, so the slot after the last one matched is the
+	 * likely one: a diff is linear in the crews, not quadratic. */
+	i = cd->next;
+	if (i >= lv->ncrews || strcmp(lv->crews[i].id, cr->id) != 0)
+		for (i = 0; i < lv->ncrews; i++)
+			if (strcmp(lv->crews[i].id, cr->id) == 0)
+				break;
+	cd->next = i + 1;
 	if (i == lv->ncrews) {
-		struct crew_slot *ns = realloc(lv->crews, (lv->ncrews + 1) * sizeof(*ns));
-
-		if (ns == NULL) {
+		if (grow(&lv->crews, &lv->crewcap, lv->ncrews + 1, sizeof(*lv->crews), 64) == -1) {
 			cJSON_free(text);
 			cd->oom = 1;
 			return 1;
 		}
-		lv->crews = ns;
-		memset(&ns[i], 0, sizeof(ns[i]));
-		snprintf(ns[i].id, sizeof(ns[i].id), "%s", cr->id);
+		memset(&lv->crews[i], 0, sizeof(lv->crews[i]));
+		snprintf(lv->crews[i].id, sizeof(lv->crews[i].id), "%s", cr->id);
 		lv->ncrews++;
 	}
 	if (lv->crews[i].json != NULL && strcmp(lv->crews[i].json, text) == 0) {

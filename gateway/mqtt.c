@@ -50,6 +50,7 @@
 
 #include "crypto.h"
 #include "gateway.h"
+#include "grow.h"
 #include "log.h"
 #include "mqttc.h"
 #include "msgauth.h"
@@ -113,7 +114,8 @@ struct gw_mqtt {
 	struct msgauth	       *ma;
 	int64_t			last_n;		/* last downlink counter given */
 	struct peer	       *peers;
-	int			npeers, cpeers;
+	int			npeers;
+	size_t			cpeers;
 	char		       *revoked;	/* "\ndev\ndev\n" */
 	struct timespec		revoked_mtime;
 	off_t			revoked_size;
@@ -151,16 +153,9 @@ peer_key(void *arg, const char *dev)
 		crypto_key_free(k);
 		return NULL;
 	}
-	if (m->npeers == m->cpeers) {
-		int nc = m->cpeers ? m->cpeers * 2 : 64;
-		struct peer *np = realloc(m->peers, sizeof(*np) * (size_t)nc);
-
-		if (np == NULL) {
-			crypto_key_free(k);
-			return NULL;
-		}
-		m->peers = np;
-		m->cpeers = nc;
+	if (grow(&m->peers, &m->cpeers, (size_t)m->npeers + 1, sizeof(*m->peers), 64) == -1) {
+		crypto_key_free(k);
+		return NULL;
 	}
 	memset(&m->peers[m->npeers], 0, sizeof(m->peers[0]));
 	snprintf(m->peers[m->npeers].dev, PROTO_DEV_MAX, "%s", dev);

@@ -27,6 +27,7 @@
 #include <cJSON.h>
 
 #include "gateway.h"
+#include "grow.h"
 #include "log.h"
 
 #define MS_PER_MIN		60000LL
@@ -235,22 +236,16 @@ order_settle(struct gw *gw, struct order *o)
  * the scan (a statement cannot be stepped while its rows are updated). */
 struct id_list {
 	char	(*ids)[PROTO_ID_MAX];
-	int	n, cap;
+	int	n;
+	size_t	cap;
 };
 
 /* Append id; 0, or 1 (stop the scan) when memory runs out. */
 static int
 id_list_push(struct id_list *l, const char *id)
 {
-	if (l->n == l->cap) {
-		int ncap = l->cap ? l->cap * 2 : 64;
-		char (*n)[PROTO_ID_MAX] = realloc(l->ids, (size_t)ncap * PROTO_ID_MAX);
-
-		if (n == NULL)
-			return 1;
-		l->ids = n;
-		l->cap = ncap;
-	}
+	if (grow(&l->ids, &l->cap, (size_t)l->n + 1, PROTO_ID_MAX, 64) == -1)
+		return 1;
 	memcpy(l->ids[l->n++], id, PROTO_ID_MAX);
 	return 0;
 }

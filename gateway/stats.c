@@ -22,6 +22,7 @@
 #include <cJSON.h>
 
 #include "gateway.h"
+#include "grow.h"
 #include "log.h"
 
 #define STATS_GROUPS_MAX	4096	/* distinct keys in one report */
@@ -39,14 +40,16 @@ struct group {
 	int		callback_due, callback_done;
 	int		breaches;
 	double	       *arr_min;		/* arrival minutes, for average and p90 */
-	int		narr, caparr;
+	int		narr;
+	size_t		caparr;
 };
 
 struct report {
 	struct gw      *gw;
 	enum stats_key	key;
 	struct group   *g;
-	int		n, cap;
+	int		n;
+	size_t		cap;
 	struct group	total;
 	struct crew	crew;			/* the last crew looked up (branch) */
 	int		failed;
@@ -85,15 +88,8 @@ count(struct counter *c, const struct sla_result *r)
 static int
 add_minutes(struct group *g, double m)
 {
-	if (g->narr == g->caparr) {
-		int ncap = g->caparr ? g->caparr * 2 : 32;
-		double *n = realloc(g->arr_min, (size_t)ncap * sizeof(*n));
-
-		if (n == NULL)
-			return -1;
-		g->arr_min = n;
-		g->caparr = ncap;
-	}
+	if (grow(&g->arr_min, &g->caparr, (size_t)g->narr + 1, sizeof(*g->arr_min), 32) == -1)
+		return -1;
 	g->arr_min[g->narr++] = m;
 	return 0;
 }
@@ -188,15 +184,8 @@ one_order(const struct order *o, void *arg)
 	if (g == NULL) {
 		if (rp->n == STATS_GROUPS_MAX)
 			goto fail;
-		if (rp->n == rp->cap) {
-			int ncap = rp->cap ? rp->cap * 2 : 16;
-			struct group *n = realloc(rp->g, (size_t)ncap * sizeof(*n));
-
-			if (n == NULL)
-				goto fail;
-			rp->g = n;
-			rp->cap = ncap;
-		}
+		if (grow(&rp->g, &rp->cap, (size_t)rp->n + 1, sizeof(*rp->g), 16) == -1)
+			goto fail;
 		g = &rp->g[rp->n++];
 		memset(g, 0, sizeof(*g));
 		memcpy(g->key, key, sizeof(g->key));

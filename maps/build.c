@@ -24,6 +24,7 @@
 
 #include <cJSON.h>
 
+#include "grow.h"
 #include "maps.h"
 
 #define RULES_MAX_LINE_B	4096
@@ -118,15 +119,8 @@ rules_add(struct maps_rules *rs, enum rkind kind, enum maps_zone zone, const cha
 	if (rs->n >= RULES_MAX_WORDS)
 		return rfail(err, errcap, MAPS_E_RULE, "%s:%d: more than %d rule words",
 		    f, line, RULES_MAX_WORDS);
-	if (rs->n == rs->cap) {
-		size_t ncap = rs->cap ? rs->cap * 2 : 32;
-		struct rule *np = realloc(rs->r, ncap * sizeof(*np));
-
-		if (np == NULL)
-			return rfail(err, errcap, MAPS_E_NOMEM, "%s:%d: out of memory", f, line);
-		rs->r = np;
-		rs->cap = ncap;
-	}
+	if (grow(&rs->r, &rs->cap, rs->n + 1, sizeof(*rs->r), 32) == -1)
+		return rfail(err, errcap, MAPS_E_NOMEM, "%s:%d: out of memory", f, line);
 	if (kind != R_ADCODE && (nr.word = strdup(w)) == NULL)
 		return rfail(err, errcap, MAPS_E_NOMEM, "%s:%d: out of memory", f, line);
 	rs->r[rs->n++] = nr;

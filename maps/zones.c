@@ -40,6 +40,7 @@
 
 #include <cJSON.h>
 
+#include "grow.h"
 #include "maps.h"
 
 #define ZONES_MAX_FILE_B	(64u * 1024 * 1024)
@@ -161,31 +162,6 @@ zfail(struct zctx *c, enum maps_err e, const char *fmt, ...)
 	return e;
 }
 
-/* Make room for need elements of elsz bytes in *p (capacity *cap). 0 / -1. */
-static int
-zgrow(void **p, size_t *cap, size_t need, size_t elsz)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap : 16;
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2)
-			return -1;
-		ncap *= 2;
-	}
-	if (ncap > SIZE_MAX / elsz)
-		return -1;
-	np = realloc(*p, ncap * elsz);
-	if (np == NULL)
-		return -1;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 /* "features[i].geometry.coordinates[p][r]" into buf; p < 0 for a Polygon. */
 static void
 ring_path(char *buf, size_t cap, size_t fi, long part, size_t ri)
@@ -236,7 +212,7 @@ parse_ring(struct zctx *c, struct maps_zones *z, const cJSON *jr, size_t fi,
 		}
 		last[0] = lon;
 		last[1] = lat;
-		if (zgrow((void **)&z->xy, &z->xycap, (z->nxy + 1) * 2, sizeof(double)) == -1)
+		if (grow(&z->xy, &z->xycap, (z->nxy + 1) * 2, sizeof(double), 16) == -1)
 			return zfail(c, MAPS_E_NOMEM, "%s: out of memory", path);
 		maps_convert(c->crs, MAPS_WGS84, lat, lon, &wlat, &wlon);
 		z->xy[z->nxy * 2] = wlon;
@@ -250,7 +226,7 @@ parse_ring(struct zctx *c, struct maps_zones *z, const cJSON *jr, size_t fi,
 	if (n < 3)
 		return zfail(c, MAPS_E_GEOMETRY,
 		    "%s: a ring needs at least 3 distinct positions, has %zu", path, n);
-	if (zgrow((void **)&z->ring, &z->ringcap, z->nring + 1, sizeof(*z->ring)) == -1)
+	if (grow(&z->ring, &z->ringcap, z->nring + 1, sizeof(*z->ring), 16) == -1)
 		return zfail(c, MAPS_E_NOMEM, "%s: out of memory", path);
 	z->ring[z->nring].off = off;
 	z->ring[z->nring].n = n;
@@ -277,7 +253,7 @@ parse_polygon(struct zctx *c, struct maps_zones *z, const cJSON *jpoly, size_t f
 	if (!cJSON_IsArray(jpoly) || jpoly->child == NULL)
 		return zfail(c, MAPS_E_GEOMETRY,
 		    "%s: a polygon must be a non-empty array of rings", path);
-	if (zgrow((void **)&z->poly, &z->polycap, z->npoly + 1, sizeof(*z->poly)) == -1)
+	if (grow(&z->poly, &z->polycap, z->npoly + 1, sizeof(*z->poly), 16) == -1)
 		return zfail(c, MAPS_E_NOMEM, "%s: out of memory", path);
 	p = &z->poly[z->npoly];
 	p->ring0 = z->nring;
