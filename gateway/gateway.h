@@ -876,8 +876,10 @@ int		http_has_word(const char *list, const char *word);
 /* The order brief (an item of GET /api/v1/orders) as viewer may see it:
  * contact data null for roles that do not see it. NULL on OOM. */
 struct cJSON   *http_order_brief(struct gw *, const struct order *, const struct token *viewer);
-/* Let MHD process what is ready now (resumed streams): one MHD_run. */
-void		http_run(struct gw_http *);
+/* Connections were resumed (MHD_resume_connection): serve them from the loop
+ * at once and over the next passes. Group commit's held answers and the live
+ * stream both use it. NULL: nothing. */
+void		http_resumed(struct gw_http *);
 /* An item of GET /api/v1/crews. NULL on OOM. */
 struct cJSON   *http_crew_item(const struct crew *, const struct device *, int open_orders);
 

@@ -2357,12 +2357,7 @@ group_cb(void *arg, enum store_group_phase ph)
 		}
 		rq->ready = 1;
 		MHD_resume_connection(rq->conn);
-		/* Without an internal thread MHD has no wake-up channel: it
-		 * serves resumed connections on its next MHD_run, which we call
-		 * at once from the loop (not from here: this may run inside
-		 * another module's callback, and MHD_run would start new work). */
-		h->resumed_runs = HTTP_RESUMED_RUNS;
-		loop_timer_start(h->gw->loop, &h->resumed, 0, 0);
+		http_resumed(h);
 	}
 }
 
@@ -2501,11 +2496,18 @@ run(struct gw_http *h)
 		log_warnx("http: MHD_run failed");
 }
 
+/* Without an internal thread MHD has no wake-up channel: it serves resumed
+ * connections (held answers here, streams in live.c) on its next MHD_run,
+ * which we call at once from the loop (not from the caller: it may run
+ * inside another module's callback, and MHD_run would start new work),
+ * and again HTTP_RESUMED_RUNS - 1 passes later (resumed_cb). */
 void
-http_run(struct gw_http *h)
+http_resumed(struct gw_http *h)
 {
-	if (h != NULL)
-		run(h);
+	if (h == NULL)
+		return;
+	h->resumed_runs = HTTP_RESUMED_RUNS;
+	loop_timer_start(h->gw->loop, &h->resumed, 0, 0);
 }
 
 static void

@@ -412,10 +412,8 @@ resume_all(struct gw_live *lv)
 			MHD_resume_connection(c->conn);
 			resumed++;
 		}
-	/* MHD serves resumed connections on its next run; do not wait for the
-	 * loop to notice its wake-up. */
 	if (resumed && !lv->shutting)
-		http_run(lv->gw->http);
+		http_resumed(lv->gw->http);
 }
 
 struct crew_diff {
