@@ -48,80 +48,73 @@ def status(run):
     return json.loads(run.devcmd(DEV, "status", "--json").stdout)
 
 
+def scenario(t, run):
+    run.start_broker()
+    run.start_gateway()
+    run.cli("crew", "add", CREW, "--device", DEV)
+    run.start_device(DEV)
+    # every identity is provisioned: now the broker that queues little
+    run.broker.stop()
+    restart_broker(run, QUEUE)
+    oid = run.cli("order", "create", "--category", "2", "--address", "offline site",
+                  "--site", "40.8423,111.7497").stdout.strip()
+    run.cli("review", oid, "--dispatch", CREW)
+    run.wait_timeline(oid, "delivered", 30)
+    run.devcmd(DEV, "accept", oid)
+    harness.wait_for(lambda: status(run)["journal"]["unacked"] == 0, 30, "accept acked")
+
+    # spell 1: the gateway is away; the broker cannot queue all of it
+    run.gateway.stop(signal.SIGKILL)
+    sent_now = 0
+    for i in range(SPELL):
+        r = run.devcmd(DEV, "progress", oid, "gw-away-%03d" % i)
+        sent_now += "sent to the gateway" in r.stdout
+    # the device keeps at most send_window (default 1) events out
+    # unacknowledged, fewer than the broker queues: the rest wait in the
+    # journal, so the broker has nothing to drop and none can overtake
+    t.check(0 < sent_now <= 16 < QUEUE, "spell 1: %d events out while the gateway is "
+            "away, within the send window; the rest wait in the journal" % sent_now)
+    t.check(status(run)["journal"]["unacked"] >= SPELL,
+            "spell 1: every report waits in the journal for the gateway's ack")
+    run.start_gateway()
+    harness.wait_for(lambda: status(run)["journal"]["unacked"] == 0, 120,
+                     "the device to catch up after spell 1")
+    t.check(True, "spell 1: caught up, nothing unacked")
+
+    # spell 2: no network at all
+    run.broker.stop(signal.SIGKILL)
+    for i in range(SPELL):
+        r = run.devcmd(DEV, "progress", oid, "offline-%03d" % i)
+        if i == 0:
+            t.check("saved on this unit" in r.stdout,
+                    "spell 2: the crew is told the report is saved and waits", r.stdout)
+    t.check(status(run)["journal"]["unacked"] == SPELL, "spell 2: %d reports journaled" % SPELL)
+    restart_broker(run)
+    harness.wait_for(lambda: status(run)["journal"]["unacked"] == 0, 120,
+                     "the device to catch up after spell 2")
+    t.check(True, "spell 2: caught up, nothing unacked")
+
+    db = sqlite3.connect("file:%s?mode=ro" % run.path("gateway.db"), uri=True)
+    seqs = [r[0] for r in db.execute("SELECT seq FROM device_events WHERE dev = ? ORDER BY seq",
+                                     (DEV,))]
+    db.close()
+    n = max(seqs)
+    t.eq(seqs, list(range(1, n + 1)), "gateway holds seq 1..%d of the device, each once" % n)
+    tl = run.order(oid)["timeline"]
+    notes = [(e.get("detail") or {}).get("note") for e in tl if e["kind"] == "progress"]
+    want = ["gw-away-%03d" % i for i in range(SPELL)] + ["offline-%03d" % i for i in range(SPELL)]
+    t.eq(notes, want, "all %d reports on the timeline exactly once, in order" % len(want))
+    dropped = "dropped" in run.broker.text() or any(
+        "dropped" in p.text() for p in run.procs if p.name == "mosquitto")
+    print("# result %d events over two offline spells, broker queue %d%s; gateway holds "
+          "%d device events, %d progress reports" % (2 * SPELL, QUEUE,
+                                                    " (broker logged drops)" if dropped else "",
+                                                    len(seqs), len(notes)))
+
+
 def main():
     t = harness.Tap()
-    run = harness.Run("devoffline")
-    ok = False
-    try:
-        run.start_broker()
-        run.start_gateway()
-        run.cli("crew", "add", CREW, "--device", DEV)
-        run.start_device(DEV)
-        # every identity is provisioned: now the broker that queues little
-        run.broker.stop()
-        restart_broker(run, QUEUE)
-        oid = run.cli("order", "create", "--category", "2", "--address", "offline site",
-                      "--site", "40.8423,111.7497").stdout.strip()
-        run.cli("review", oid, "--dispatch", CREW)
-        run.wait_timeline(oid, "delivered", 30)
-        run.devcmd(DEV, "accept", oid)
-        harness.wait_for(lambda: status(run)["journal"]["unacked"] == 0, 30, "accept acked")
-
-        # spell 1: the gateway is away; the broker cannot queue all of it
-        run.gateway.stop(signal.SIGKILL)
-        sent_now = 0
-        for i in range(SPELL):
-            r = run.devcmd(DEV, "progress", oid, "gw-away-%03d" % i)
-            sent_now += "sent to the gateway" in r.stdout
-        # the device keeps at most send_window (default 1) events out
-        # unacknowledged, fewer than the broker queues: the rest wait in the
-        # journal, so the broker has nothing to drop and none can overtake
-        t.check(0 < sent_now <= 16 < QUEUE, "spell 1: %d events out while the gateway is "
-                "away, within the send window; the rest wait in the journal" % sent_now)
-        t.check(status(run)["journal"]["unacked"] >= SPELL,
-                "spell 1: every report waits in the journal for the gateway's ack")
-        run.start_gateway()
-        harness.wait_for(lambda: status(run)["journal"]["unacked"] == 0, 120,
-                         "the device to catch up after spell 1")
-        t.check(True, "spell 1: caught up, nothing unacked")
-
-        # spell 2: no network at all
-        run.broker.stop(signal.SIGKILL)
-        for i in range(SPELL):
-            r = run.devcmd(DEV, "progress", oid, "offline-%03d" % i)
-            if i == 0:
-                t.check("saved on this unit" in r.stdout,
-                        "spell 2: the crew is told the report is saved and waits", r.stdout)
-        t.check(status(run)["journal"]["unacked"] == SPELL, "spell 2: %d reports journaled" % SPELL)
-        restart_broker(run)
-        harness.wait_for(lambda: status(run)["journal"]["unacked"] == 0, 120,
-                         "the device to catch up after spell 2")
-        t.check(True, "spell 2: caught up, nothing unacked")
-
-        db = sqlite3.connect("file:%s?mode=ro" % run.path("gateway.db"), uri=True)
-        seqs = [r[0] for r in db.execute("SELECT seq FROM device_events WHERE dev = ? ORDER BY seq",
-                                         (DEV,))]
-        db.close()
-        n = max(seqs)
-        t.eq(seqs, list(range(1, n + 1)), "gateway holds seq 1..%d of the device, each once" % n)
-        tl = run.order(oid)["timeline"]
-        notes = [(e.get("detail") or {}).get("note") for e in tl if e["kind"] == "progress"]
-        want = ["gw-away-%03d" % i for i in range(SPELL)] + ["offline-%03d" % i for i in range(SPELL)]
-        t.eq(notes, want, "all %d reports on the timeline exactly once, in order" % len(want))
-        dropped = "dropped" in run.broker.text() or any(
-            "dropped" in p.text() for p in run.procs if p.name == "mosquitto")
-        print("# result %d events over two offline spells, broker queue %d%s; gateway holds "
-              "%d device events, %d progress reports" % (2 * SPELL, QUEUE,
-                                                        " (broker logged drops)" if dropped else "",
-                                                        len(seqs), len(notes)))
-        ok = t.failed == 0
-    except Exception as e:
-        t.check(False, "offline run completed", "%s\n%s" % (e, run.logs()))
-    finally:
-        if not ok:
-            print("# logs kept in " + run.dir)
-        run.close(failed=not ok)
-    return t.done()
+    return harness.run_checks(t, "devoffline", scenario, "offline run")
 
 
 if __name__ == "__main__":

@@ -64,21 +64,14 @@ def main():
     print("# seed %d, %d orders at %d/s per phase, %d units, kill every %.1f s" % (
         seed, NORDERS, RATE, NDEV, KILL_S))
     rnd = random.Random(seed)
-    run = harness.Run("faults-brkill", secure=False)
-    ok = False
-    try:
+
+    def scenario(t, run):
         run.start_broker()
         run.start_gateway()
         phase(t, run, rnd, 1, "a")
         phase(t, run, rnd, 1800, "b")
-        ok = t.failed == 0
-    except Exception as e:
-        t.check(False, "broker kill run completed", "%s\n%s" % (e, run.logs()))
-    finally:
-        if not ok:
-            print("# logs kept in " + run.dir)
-        run.close(failed=not ok)
-    return t.done()
+
+    return harness.run_checks(t, "faults-brkill", scenario, "broker kill run", secure=False)
 
 
 if __name__ == "__main__":

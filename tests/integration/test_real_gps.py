@@ -182,91 +182,84 @@ def restamp(src, dst, start):
     return n
 
 
+def scenario(t, run):
+    run.start_broker()
+    run.start_gateway()
+    orders = []
+    for i, (log, how, site, expect, cycle) in enumerate(CASES):
+        dev = "dev-r%d" % i
+        crew = "crew-r%d" % i
+        run.cli("crew", "add", crew, "--device", dev)
+        run.start_device(dev)
+        if site is None or site[0] == "off":
+            lat, lon = median_fix(log)
+            if site is not None:
+                lat += site[1] / 111132.0
+        else:
+            lat, lon = site
+        oid = run.cli("order", "create", "--category", "2", "--address",
+                      "%s (%s)" % (log, how), "--site", "%.7f,%.7f" % (lat, lon),
+                      "--radius", str(RADIUS_M)).stdout.strip()
+        run.cli("review", oid, "--dispatch", crew)
+        run.wait_timeline(oid, "delivered", 20)
+        orders.append(dict(log=log, how=how, dev=dev, oid=oid, expect=expect,
+                           lat=lat, lon=lon, cycle=cycle))
+    # re-stamp after the orders exist: the copies start now
+    start = datetime.datetime.now(datetime.timezone.utc)
+    for o in orders:
+        src = os.path.join(NMEA, o["log"])
+        if o["how"] == "restamp":
+            path = run.path("restamped-%s-%s" % (o["dev"], o["log"]))
+            n = restamp(src, path, start)
+            t.check(n > 0, "%s: re-stamped copy written (%d sentences)" % (o["log"], n))
+        else:
+            path = src
+        o["gf"] = run.start_gpsfake(o["dev"], path, cycle=o["cycle"], linger=2)
+    for o in orders:
+        name = "%s (%s%s)" % (o["log"], o["how"], ", site off track" if
+                              o["how"] == "restamp" and not o["expect"] else "")
+        if o["expect"]:
+            od = run.wait_timeline(o["oid"], "arrived", 180)
+            ev = next(e for e in od["timeline"] if e["kind"] == "arrived")
+            det = ev.get("detail") or {}
+            tr = det.get("track") or []
+            t.eq(od["arrive_method"], "gps", "%s: arrival detected by GPS" % name)
+            t.check(len(tr) >= 5, "%s: the evidence holds the deciding fixes" % name, ev)
+            far = [f for f in tr if dist_m(o["lat"], o["lon"], f["lat"], f["lon"]) >
+                   RADIUS_M + f.get("eph", 0) + 1]
+            t.check(not far, "%s: every deciding fix inside the radius + its error" % name,
+                    far)
+            dist = det.get("dist_m", det.get("dist"))
+            print("# result %-40s arrival by GPS, %d deciding fixes, %s from the site, "
+                  "dwell %.0f s" % (name, len(tr), "%.0f m" % dist if dist is not None
+                                    else "? m", det.get("dwell_ms", 0) / 1000))
+        else:
+            harness.wait_for(lambda: not o["gf"].alive(), 240, "gpsfake to finish " + o["log"])
+            od = run.order(o["oid"])
+            st = json.loads(run.devcmd(o["dev"], "status", "--json").stdout)
+            gps = st["gps"]
+            t.check("arrived" not in [e["kind"] for e in od["timeline"]],
+                    "%s: no arrival" % name, gps)
+            t.check(run.devices[o["dev"]]["proc"].alive(), "%s: device survives the log" % name)
+            if o["how"] == "asis" and o["log"] in ("haicom-305N.log", "bu353s4.log"):
+                # A TPV that carries no time yet (gpsd reports GGA-only epochs
+                # so) cannot be judged by its date and may count as good; how
+                # many of them the unit sees depends on when it connected.
+                dated = sum(gps["rejects"].get(k, 0) for k in ("future", "stale", "rollover"))
+                t.check(dated > 0 and dated >= gps["good"],
+                        "%s: stale/rollover-dated fixes rejected and counted" % name, gps)
+            print("# result %-40s no arrival; gps reports %d, good %d, no-fix %d, "
+                  "rejected %d (%s)" % (name, gps["reports"], gps["good"], gps["nofix"],
+                                        gps["rejected"], json.dumps(gps.get("rejects", {}))))
+
+
 def main():
     t = harness.Tap()
     if not os.path.isdir(NMEA):
         print("# SKIPPED: %s not present (real receiver logs are read in place from ../shared)" % NMEA)
         t.check(True, "real receiver logs # SKIP ../shared/data/nmea not present")
         return t.done()
-    run = harness.Run("realgps")
-    ok = False
-    try:
-        run.start_broker()
-        run.start_gateway()
-        orders = []
-        for i, (log, how, site, expect, cycle) in enumerate(CASES):
-            dev = "dev-r%d" % i
-            crew = "crew-r%d" % i
-            run.cli("crew", "add", crew, "--device", dev)
-            run.start_device(dev)
-            if site is None or site[0] == "off":
-                lat, lon = median_fix(log)
-                if site is not None:
-                    lat += site[1] / 111132.0
-            else:
-                lat, lon = site
-            oid = run.cli("order", "create", "--category", "2", "--address",
-                          "%s (%s)" % (log, how), "--site", "%.7f,%.7f" % (lat, lon),
-                          "--radius", str(RADIUS_M)).stdout.strip()
-            run.cli("review", oid, "--dispatch", crew)
-            run.wait_timeline(oid, "delivered", 20)
-            orders.append(dict(log=log, how=how, dev=dev, oid=oid, expect=expect,
-                               lat=lat, lon=lon, cycle=cycle))
-        # re-stamp after the orders exist: the copies start now
-        start = datetime.datetime.now(datetime.timezone.utc)
-        for o in orders:
-            src = os.path.join(NMEA, o["log"])
-            if o["how"] == "restamp":
-                path = run.path("restamped-%s-%s" % (o["dev"], o["log"]))
-                n = restamp(src, path, start)
-                t.check(n > 0, "%s: re-stamped copy written (%d sentences)" % (o["log"], n))
-            else:
-                path = src
-            o["gf"] = run.start_gpsfake(o["dev"], path, cycle=o["cycle"], linger=2)
-        for o in orders:
-            name = "%s (%s%s)" % (o["log"], o["how"], ", site off track" if
-                                  o["how"] == "restamp" and not o["expect"] else "")
-            if o["expect"]:
-                od = run.wait_timeline(o["oid"], "arrived", 180)
-                ev = next(e for e in od["timeline"] if e["kind"] == "arrived")
-                det = ev.get("detail") or {}
-                tr = det.get("track") or []
-                t.eq(od["arrive_method"], "gps", "%s: arrival detected by GPS" % name)
-                t.check(len(tr) >= 5, "%s: the evidence holds the deciding fixes" % name, ev)
-                far = [f for f in tr if dist_m(o["lat"], o["lon"], f["lat"], f["lon"]) >
-                       RADIUS_M + f.get("eph", 0) + 1]
-                t.check(not far, "%s: every deciding fix inside the radius + its error" % name,
-                        far)
-                dist = det.get("dist_m", det.get("dist"))
-                print("# result %-40s arrival by GPS, %d deciding fixes, %s from the site, "
-                      "dwell %.0f s" % (name, len(tr), "%.0f m" % dist if dist is not None
-                                        else "? m", det.get("dwell_ms", 0) / 1000))
-            else:
-                harness.wait_for(lambda: not o["gf"].alive(), 240, "gpsfake to finish " + o["log"])
-                od = run.order(o["oid"])
-                st = json.loads(run.devcmd(o["dev"], "status", "--json").stdout)
-                gps = st["gps"]
-                t.check("arrived" not in [e["kind"] for e in od["timeline"]],
-                        "%s: no arrival" % name, gps)
-                t.check(run.devices[o["dev"]]["proc"].alive(), "%s: device survives the log" % name)
-                if o["how"] == "asis" and o["log"] in ("haicom-305N.log", "bu353s4.log"):
-                    # A TPV that carries no time yet (gpsd reports GGA-only epochs
-                    # so) cannot be judged by its date and may count as good; how
-                    # many of them the unit sees depends on when it connected.
-                    dated = sum(gps["rejects"].get(k, 0) for k in ("future", "stale", "rollover"))
-                    t.check(dated > 0 and dated >= gps["good"],
-                            "%s: stale/rollover-dated fixes rejected and counted" % name, gps)
-                print("# result %-40s no arrival; gps reports %d, good %d, no-fix %d, "
-                      "rejected %d (%s)" % (name, gps["reports"], gps["good"], gps["nofix"],
-                                            gps["rejected"], json.dumps(gps.get("rejects", {}))))
-        ok = t.failed == 0
-    except Exception as e:
-        t.check(False, "real-GPS run completed", "%s\n%s" % (e, run.logs()))
-    finally:
-        if not ok:
-            print("# logs kept in " + run.dir)
-        run.close(failed=not ok)
-    return t.done()
+    return harness.run_checks(t, "realgps", scenario, "real-GPS run")
 
 
 if __name__ == "__main__":

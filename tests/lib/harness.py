@@ -438,12 +438,12 @@ def seal_mac(key, body):
     return body[:-1] + ',"mac":"%s"}' % hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
-def run_checks(t, name, scenario, what="integration run"):
-    """scenario(t, run) on a new Run(name), its checks on the Tap t. An exception
-    is one failed check "<what> completed" with its traceback and the daemons'
-    logs; after any failure the run's folder is kept and named. Returns
-    t.done(), the test's exit status."""
-    run = Run(name)
+def run_checks(t, name, scenario, what="integration run", **kw):
+    """scenario(t, run) on a new Run(name, **kw), its checks on the Tap t. An
+    exception is one failed check "<what> completed" with its traceback and the
+    daemons' logs; after any failure the run's folder is kept and named.
+    Returns t.done(), the test's exit status."""
+    run = Run(name, **kw)
     ok = False
     try:
         scenario(t, run)
