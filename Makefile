@@ -12,7 +12,8 @@
 #   make install    binaries, systemd units and samples (PREFIX=/usr/local, DESTDIR)
 #
 # Layout: common/ (plumbing both daemons share) -> libcommon.a, proto/ -> libproto.a,
-# maps/ -> libmaps.a, gateway/ -> linecrew-gateway + linecrew, device/ -> linecrew-device.
+# maps/ -> libmaps.a, gateway/ -> linecrew-gateway + linecrew, device/ -> linecrew-device
+# + linecrew-screen (the crew's screen, tui.c).
 # Every module of a daemon except main.c also goes into an archive (libgateway.a,
 # libdevice.a) so unit tests link the real code.
 
@@ -26,6 +27,13 @@ CFLAGS   += -std=c17 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
 LDFLAGS  += $(SAN)
 LDLIBS   := -lmosquitto -lsqlite3 -lgps -lcjson -lmicrohttpd \
             -lmbedtls -lmbedx509 -lmbedcrypto -lncursesw -lm
+# The unit's daemon links only what it calls (--as-needed), no curses (the crew's
+# screen is linecrew-screen), and libgps from Debian's static archive: the shared
+# libgps brings libstdc++ and libgcc_s that the C client never uses (~1 MB of the
+# daemon's RSS, README "Device memory"). libgps's D-Bus source still needs
+# libdbus, the very library the shared libgps28 links.
+DEV_LDLIBS := -Wl,--as-needed -lmosquitto -lsqlite3 -Wl,-Bstatic -lgps -Wl,-Bdynamic \
+            -l:libdbus-1.so.3 -lcjson -lmbedtls -lmbedx509 -lmbedcrypto -lm
 
 DEB_PKGS := build-essential mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev \
             sqlite3 libgps-dev gpsd gpsd-clients python3 python3-gps libmbedtls-dev \
@@ -36,7 +44,7 @@ COMMON_SRC := $(sort $(wildcard common/*.c))
 PROTO_SRC  := $(sort $(wildcard proto/*.c))
 MAPS_SRC   := $(sort $(wildcard maps/*.c))
 GW_SRC     := $(filter-out gateway/main.c gateway/cli.c gateway/zonetool.c gateway/webpack.c,$(sort $(wildcard gateway/*.c)))
-DEV_SRC    := $(filter-out device/main.c,$(sort $(wildcard device/*.c)))
+DEV_SRC    := $(filter-out device/main.c device/tui.c,$(sort $(wildcard device/*.c)))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC  := $(sort $(wildcard tests/bench/bench_*.c))
 
@@ -48,7 +56,7 @@ LIBMAPS   := $(B)/lib/libmaps.a
 LIBGW     := $(B)/lib/libgateway.a
 LIBDEV    := $(B)/lib/libdevice.a
 BINS      := $(B)/bin/linecrew-gateway $(B)/bin/linecrew-device $(B)/bin/linecrew \
-             $(B)/bin/linecrew-zones
+             $(B)/bin/linecrew-zones $(B)/bin/linecrew-screen
 UNITS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 BENCHES   := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
@@ -138,7 +146,11 @@ $(B)/bin/linecrew-zones: $(call obj,gateway/zonetool.c) $(LIBMAPS) $(LIBCOMMON) 
 
 $(B)/bin/linecrew-device: $(call obj,device/main.c) $(LIBDEV) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEV_LDLIBS)
+
+$(B)/bin/linecrew-screen: $(call obj,device/tui.c) $(LIBDEV) $(LIBMAPS) $(LIBCOMMON) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -Wl,--as-needed $(LDLIBS)
 
 # Unit tests: tests/unit/test_<lib>_<module>.c; "gw" tests link the gateway's
 # modules, "dev" tests the device's, the others only the libraries.

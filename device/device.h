@@ -396,12 +396,9 @@ int		ctl_request(const char *sock, const char *req, char *ans, size_t cap,
  * 2 daemon not running (or usage error). */
 int		ctl_command(const char *sock, int argc, char **argv);
 
-/* ---- tui.c ---- */
-
-/* `linecrew-device screen`: the crew's full-screen terminal UI, a client of the
- * daemon at sock (it polls the status once a second and sends the actions).
- * Runs until Q. Returns the exit status: 0, or 2 if the terminal cannot be used. */
-int		tui_run(const char *sock);
+/* ---- tui.c ----
+ * linecrew-screen SOCKET: the crew's full-screen terminal UI, a program of its
+ * own (main in tui.c), a client of the daemon at SOCKET like the commands. */
 
 /* ---- the daemon ---- */
 

@@ -5,7 +5,8 @@
  *                                                  to stderr, or syslog: `log`)
  *   linecrew-device -f device.conf -n              check the config
  *   linecrew-device -f device.conf status|orders|accept|arrive|progress|delay|complete ...
- *   linecrew-device -f device.conf screen          the crew's terminal screen (tui.c)
+ *   linecrew-device -f device.conf screen          the crew's terminal screen: execs
+ *                                                  linecrew-screen (tui.c) beside us
  *
  * It reads the config, wires the modules (journal, ctl socket, MQTT, gpsd,
  * arrival detectors) to one poll loop and runs it until SIGINT/SIGTERM. The
@@ -16,6 +17,8 @@
  * one timer that belongs to no module: the arrival gap check, armed only while
  * a detector is counting a dwell (watch.c).
  */
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -198,6 +201,29 @@ load_conf(const char *path, struct dev_conf *c)
 	return 0;
 }
 
+/* The crew's screen is its own program (tui.c), so the daemon never maps the
+ * curses libraries: run linecrew-screen from the folder this binary is in,
+ * with the command socket this config names. Returns only on failure. */
+static int
+screen(const char *sock)
+{
+	char self[PATH_MAX], prog[PATH_MAX + 32], *slash;
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0) {
+		fprintf(stderr, "linecrew-device: screen: cannot find this program: %s\n",
+		    strerror(errno));
+		return 2;
+	}
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) != NULL)
+		*slash = '\0';
+	snprintf(prog, sizeof(prog), "%s/linecrew-screen", self);
+	execl(prog, "linecrew-screen", sock, (char *)NULL);
+	fprintf(stderr, "linecrew-device: screen: cannot run %s: %s\n", prog, strerror(errno));
+	return 2;
+}
+
 static void
 tick_timer(void *arg)
 {
@@ -324,7 +350,7 @@ main(int argc, char **argv)
 			usage();
 			return 1;
 		}
-		return tui_run(conf.ctl_socket);
+		return screen(conf.ctl_socket);
 	}
 	return ctl_command(conf.ctl_socket, argc, argv);
 }

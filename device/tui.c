@@ -1,5 +1,7 @@
 /*
- * tui.c: `linecrew-device screen`, the crew's terminal screen (ncursesw).
+ * tui.c: linecrew-screen, the crew's terminal screen (ncursesw), started by
+ * `linecrew-device screen` (which reads device.conf and execs it with the
+ * command socket's path).
  *
  * One order at a time, in large plain words: its address, the customer to
  * call, the symptom, how far and which way the site is, the time left to the
@@ -18,6 +20,10 @@
  * the command socket (ctl_request), reads {"cmd":"status","json":true} once a
  * second while idle, and never opens the journal. The daemon does not know a
  * screen exists; closing the screen changes nothing on the unit.
+ *
+ * It is a program of its own so that the daemon, which runs all day on the
+ * unit, does not map the curses libraries it never calls (README "Device
+ * memory").
  */
 #include <cJSON.h>
 #include <curses.h>
@@ -56,7 +62,7 @@ enum { C_OK = 1, C_BAD, C_WARN, C_HEAD };
 static int
 send_req(struct tui *t, cJSON *req)
 {
-	char *s = cJSON_PrintUnformatted(req);
+	char *s = pj_print(req);
 	int rc;
 
 	cJSON_Delete(req);
@@ -557,20 +563,25 @@ key(struct tui *t, int ch)
 }
 
 int
-tui_run(const char *sock)
+main(int argc, char **argv)
 {
 	struct tui t;
 	int ch;
 
+	if (argc != 2 || argv[1][0] == '\0') {
+		fprintf(stderr, "usage: linecrew-screen SOCKET   (or: linecrew-device "
+		    "-f device.conf screen)\n");
+		return 2;
+	}
 	memset(&t, 0, sizeof(t));
-	t.sock = sock;
+	t.sock = argv[1];
 	if ((t.ans = malloc(CTL_ANSWER_MAX + 1)) == NULL) {
-		fprintf(stderr, "linecrew-device: out of memory\n");
+		fprintf(stderr, "linecrew-screen: out of memory\n");
 		return 2;
 	}
 	setlocale(LC_ALL, "");
 	if (initscr() == NULL) {
-		fprintf(stderr, "linecrew-device: screen: cannot start the terminal UI\n");
+		fprintf(stderr, "linecrew-screen: cannot start the terminal UI\n");
 		free(t.ans);
 		return 2;
 	}
