@@ -442,7 +442,7 @@ struct outage {
 };
 typedef int (*store_outage_cb)(const struct outage *, void *arg);
 
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 
 /* Open (creating and migrating) the database at path. NULL with a log line on
  * failure. The store owns the connection and its prepared statements. */
@@ -493,7 +493,8 @@ int		store_group_pending(const struct store *);
 int		store_order_get(struct store *, const char *id, struct order *out);
 int		store_order_insert(struct store *, const struct order *);
 int		store_order_update(struct store *, const struct order *);
-/* Next id "LC-YYYYMMDD-NNNN" for the Asia/Shanghai date of now_ms. 0 / -1. */
+/* Next id "LC-YYYYMMDD-NNNN" for the Asia/Shanghai date of now_ms, taken from
+ * the day's counter (order_seq) inside the caller's transaction. 0 / -1. */
 int		store_order_next_id(struct store *, int64_t now_ms, char *out, size_t cap);
 /* Open orders (or all when all != 0) by next_due_ms, nearest first, then by id;
  * state_filter >= 0 restricts to one state. 0 / -1. */

@@ -145,7 +145,16 @@ static const char mig_v4[] =
 	"  WHERE kind = 'alert_ack';"
 	"CREATE INDEX orders_state ON orders(state);";
 
-static const char *const migrations[] = { mig_v1, mig_v2, mig_v3, mig_v4 };
+/* Schema version 5: the last order number given out per local day. Finding
+ * it from the orders themselves meant reading every order of the day (their
+ * numbers are zero-padded to 4 digits but may grow past 9999, so the key's
+ * order is not the numbers' order): quadratic over a storm's intake (issue 9).
+ * A day's row starts from that scan once, then moves in the order's own
+ * transaction, so a rolled-back intake gives its number back. */
+static const char mig_v5[] =
+	"CREATE TABLE order_seq (day TEXT PRIMARY KEY, last INTEGER NOT NULL) WITHOUT ROWID;";
+
+static const char *const migrations[] = { mig_v1, mig_v2, mig_v3, mig_v4, mig_v5 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* The columns of orders, in the order of struct order's binding below. */
@@ -182,7 +191,8 @@ static const char *const ocols[OC_N] = {
 };
 
 enum stmt_id {
-	S_ORDER_GET, S_ORDER_INSERT, S_ORDER_UPDATE, S_ORDER_MAXSEQ, S_ORDER_LIST_OPEN,
+	S_ORDER_GET, S_ORDER_INSERT, S_ORDER_UPDATE, S_ORDER_MAXSEQ, S_SEQ_GET, S_SEQ_PUT,
+	S_ORDER_LIST_OPEN,
 	S_ORDER_LIST_ALL, S_ORDER_LIST_STATE, S_ORDER_DUE, S_CALLBACKS, S_ON_DEVICE,
 	S_COUNT_OPEN, S_TL_NEXT, S_TL_INSERT, S_TL_LIST, S_CREW_GET, S_CREW_INSERT,
 	S_CREW_UPDATE, S_CREW_LIST, S_DEV_ENSURE, S_DEV_GET, S_DEV_PRESENCE, S_DEV_POS,
@@ -506,6 +516,9 @@ prepare_all(struct store *s)
 		{ S_ORDER_MAXSEQ, "SELECT MAX(CAST(substr(id, 13) AS INTEGER)) FROM orders"
 		    " WHERE id > substr(?1, 1, 12) AND id < substr(?1, 1, 11) || '.'"
 		    " AND id LIKE ?1" },
+		{ S_SEQ_GET, "SELECT last FROM order_seq WHERE day = ?1" },
+		{ S_SEQ_PUT, "INSERT INTO order_seq (day, last) VALUES (?1, ?2)"
+		    " ON CONFLICT (day) DO UPDATE SET last = excluded.last" },
 		{ S_COUNT_OPEN, "SELECT COUNT(*) FROM orders WHERE state IN " OPEN_STATES },
 		{ S_TL_NEXT, "SELECT COALESCE(MAX(seq), 0) + 1 FROM timeline WHERE order_id = ?1" },
 		{ S_TL_INSERT, "INSERT INTO timeline (order_id, seq, kind, at_ms, rx_ms, actor,"
@@ -1016,8 +1029,8 @@ store_order_update(struct store *s, const struct order *o)
 int
 store_order_next_id(struct store *s, int64_t now_ms, char *out, size_t cap)
 {
-	sqlite3_stmt *st = stmt(s, S_ORDER_MAXSEQ);
-	char like[32];
+	sqlite3_stmt *st = stmt(s, S_SEQ_GET);
+	char like[32], day[16];
 	int64_t local_days, max = 0;
 	int y, rc, w;
 	unsigned m, d;
@@ -1026,15 +1039,32 @@ store_order_next_id(struct store *s, int64_t now_ms, char *out, size_t cap)
 	if ((now_ms + CLOCK_LOCAL_OFFSET_MS) % 86400000LL < 0)
 		local_days--;
 	clock_civil_from_days(local_days, &y, &m, &d);
-	snprintf(like, sizeof(like), "LC-%04d%02u%02u-%%", y, m, d);
-	db_bind_text(st, 1, like);
+	snprintf(day, sizeof(day), "%04d%02u%02u", y, m, d);
+	db_bind_text(st, 1, day);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		max = db_col_i64(st, 0, 0);
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return step_err(s, "order next id");
-	w = snprintf(out, cap, "LC-%04d%02u%02u-%04lld", y, m, d, (long long)(max + 1));
+	if (rc == SQLITE_DONE) {
+		/* the day's first intake (or a database from before schema 5) */
+		st = stmt(s, S_ORDER_MAXSEQ);
+		snprintf(like, sizeof(like), "LC-%s-%%", day);
+		db_bind_text(st, 1, like);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			max = db_col_i64(st, 0, 0);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			return step_err(s, "order next id");
+	}
+	st = stmt(s, S_SEQ_PUT);
+	db_bind_text(st, 1, day);
+	sqlite3_bind_int64(st, 2, max + 1);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return step_err(s, "order next id");
+	w = snprintf(out, cap, "LC-%s-%04lld", day, (long long)(max + 1));
 	return w < 0 || (size_t)w >= cap ? -1 : 0;
 }
 

@@ -238,6 +238,52 @@ test_order_ids(void **state)
 	assert_int_equal(a.next_stage, SLA_REVIEW);
 }
 
+/* Run sql on the test's database through a second connection (WAL lets it). */
+static void
+exec_sql(struct fixture *f, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* The day's counter (schema 5): numbers past 9999 keep rising (the key's text
+ * order is not their order), a rolled-back intake gives its number back, and
+ * a day without a counter row (a database from before schema 5) starts after
+ * the highest number stored. */
+static void
+test_order_id_counter(void **state)
+{
+	struct fixture *f = *state;
+	struct order a;
+	char id[PROTO_ID_MAX];
+
+	create(f, 2, &a);
+	assert_string_equal(a.id, "LC-20261126-0001");
+	/* as if 9,999 orders had come in today, before the counter existed */
+	exec_sql(f, "UPDATE orders SET id = 'LC-20261126-9999' WHERE id = 'LC-20261126-0001';"
+	    "DELETE FROM order_seq;");
+	create(f, 2, &a);
+	assert_string_equal(a.id, "LC-20261126-10000");
+	create(f, 2, &a);
+	assert_string_equal(a.id, "LC-20261126-10001");
+
+	assert_int_equal(store_begin(f->gw.store), 0);
+	assert_int_equal(store_order_next_id(f->gw.store, T0, id, sizeof(id)), 0);
+	assert_string_equal(id, "LC-20261126-10002");
+	store_rollback(f->gw.store);
+	create(f, 2, &a);
+	assert_string_equal(a.id, "LC-20261126-10002");
+
+	/* the next local day starts again at 1 */
+	vclock_advance(&f->vc, 86400000LL);
+	create(f, 2, &a);
+	assert_string_equal(a.id, "LC-20261127-0001");
+}
+
 static void
 test_profile_copied(void **state)
 {
@@ -1044,6 +1090,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrations_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_order_id_counter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profile_copied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_outbox_delivered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
