@@ -493,7 +493,7 @@ list_one(void *arg, const struct jorder *jo)
 static int
 json_answer(struct out *o, cJSON *root)
 {
-	char *s = cJSON_PrintUnformatted(root);
+	char *s = pj_print(root);
 
 	cJSON_Delete(root);
 	if (s == NULL)
@@ -1007,7 +1007,7 @@ build_request(int argc, char **argv)
 	}
 	if (json)
 		cJSON_AddTrueToObject(req, "json");
-	s = cJSON_PrintUnformatted(req);
+	s = pj_print(req);
 fail:
 	cJSON_Delete(req);
 	return s;

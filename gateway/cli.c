@@ -259,7 +259,7 @@ static cJSON *
 call(const struct cli *c, const char *method, const char *path, cJSON *body)
 {
 	struct resp r;
-	char *txt = body ? cJSON_PrintUnformatted(body) : NULL;
+	char *txt = body ? pj_print(body) : NULL;
 	cJSON *j;
 	int rc = http(c, method, path, txt, &r);
 
@@ -435,7 +435,7 @@ print_entry(const cJSON *order, const cJSON *e)
 		    jstr(order, "callback_outcome") ? jstr(order, "callback_outcome") : "?");
 	}
 	if (line[0] == '\0') {
-		char *dj = d ? cJSON_PrintUnformatted(d) : NULL;
+		char *dj = d ? pj_print(d) : NULL;
 
 		snprintf(line, sizeof(line), "%s%s", dj ? dj : "", "");
 		free(dj);
@@ -1098,7 +1098,7 @@ cmd_watch(struct cli *c, int argc, char **argv)
 			if (i++ < shown)
 				continue;
 			if (json) {
-				char *t = cJSON_PrintUnformatted(e);
+				char *t = pj_print(e);
 
 				puts(t);
 				free(t);

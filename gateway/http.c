@@ -474,7 +474,7 @@ list_add(struct list *l, cJSON *item)
 		l->oom = 1;
 		return 1;
 	}
-	if ((text = cJSON_PrintUnformatted(item)) == NULL) {
+	if ((text = pj_print(item)) == NULL) {
 		cJSON_Delete(item);
 		l->oom = 1;
 		return 1;
@@ -1525,7 +1525,7 @@ reply_with_cookie(struct call *c, const char *cookie)
 {
 	char *text;
 
-	if (c->answer == NULL || (text = cJSON_PrintUnformatted(c->answer)) == NULL)
+	if (c->answer == NULL || (text = pj_print(c->answer)) == NULL)
 		return;		/* send_answer's fallback answers */
 	if ((c->resp = MHD_create_response_from_buffer(strlen(text), text,
 	    MHD_RESPMEM_MUST_FREE)) == NULL) {
@@ -2237,7 +2237,7 @@ static struct MHD_Response *
 make_answer(struct call *c)
 {
 	struct MHD_Response *resp;
-	char *text = c->answer ? cJSON_PrintUnformatted(c->answer) : NULL;
+	char *text = c->answer ? pj_print(c->answer) : NULL;
 	static const char fallback[] =
 	    "{\"error\":{\"status\":503,\"code\":\"unavailable\",\"field\":null,"
 	    "\"message\":\"out of memory\"}}";

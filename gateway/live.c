@@ -157,7 +157,7 @@ append(struct client *c, int64_t id, const char *event, const char *data)
 static int
 append_json(struct client *c, int64_t id, const char *event, cJSON *j)
 {
-	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+	char *text = j ? pj_print(j) : NULL;
 	int rc;
 
 	cJSON_Delete(j);
@@ -428,7 +428,7 @@ crew_seen(const struct crew *cr, const struct device *d, int open_orders, void *
 	struct crew_diff *cd = arg;
 	struct gw_live *lv = cd->lv;
 	cJSON *j = http_crew_item(cr, d, open_orders);
-	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+	char *text = j ? pj_print(j) : NULL;
 	size_t i;
 
 	cJSON_Delete(j);

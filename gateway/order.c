@@ -103,7 +103,7 @@ tl_add(struct gw *gw, const char *order_id, const char *kind, int64_t at_ms, int
 	int rc;
 
 	if (j != NULL) {
-		text = cJSON_PrintUnformatted(j);
+		text = pj_print(j);
 		cJSON_Delete(j);
 		if (text == NULL) {
 			log_warnx("order %s: timeline %s: out of memory", order_id, kind);

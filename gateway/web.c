@@ -354,7 +354,7 @@ web_alert_ack(struct gw *gw, const char *order_id, int seq, const char *by, cons
 	cJSON_AddStringToObject(j, "stage", st);
 	cJSON_AddStringToObject(j, "by", by);
 	cJSON_AddStringToObject(j, "note", note);
-	text = cJSON_PrintUnformatted(j);
+	text = pj_print(j);
 	cJSON_Delete(j);
 	if (text == NULL)
 		goto oom;

@@ -297,6 +297,19 @@ enum proto_err pj_strval(const struct cJSON *item, const char *path, char *out, 
 /* *out = the object member key (absent/null and not required: *out = NULL, PROTO_OK). */
 enum proto_err pj_obj(const struct cJSON *obj, const char *path, const char *key,
 		    int required, const struct cJSON **out, struct proto_error *err);
+/*
+ * Writing (jsonout.c). pj_print: the compact JSON text of item, allocated with
+ * cJSON_malloc (free with cJSON_free), NULL when out of memory: cJSON's
+ * printer with exact, cheap numbers (integral values as integers, others with
+ * the fewest of 15..17 digits that read back exactly; NaN and infinities as
+ * null). pj_fmt_num: that number text of a finite v into buf (PJ_NUM_MAX
+ * bytes), NUL-terminated; returns its length.
+ */
+#define PJ_NUM_MAX		32
+#define PJ_PRINT_DEPTH_MAX	256
+char	*pj_print(const struct cJSON *item);
+size_t	 pj_fmt_num(char *buf, double v);
+
 void	pj_seterr(struct proto_error *err, enum proto_err code, const char *path,
 	    const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
