@@ -1313,7 +1313,7 @@ out:
  * *status gets "applied" (state changed) or "recorded" (timeline only). */
 static int
 apply_event(struct gw *gw, struct order *o, const struct proto_event *ev, int64_t rx,
-    const char **status)
+    const struct outbox_row *push, const char **status)
 {
 	enum order_state to;
 	enum order_action act;
@@ -1326,20 +1326,13 @@ apply_event(struct gw *gw, struct order *o, const struct proto_event *ev, int64_
 	switch (ev->type) {
 	case PROTO_EV_DELIVERED:
 		if (ev->msg_id[0]) {
-			struct outbox_row *r = malloc(sizeof(*r));
-
-			if (r == NULL)
-				return -1;
-			rc = store_outbox_get(gw->store, ev->msg_id, r);
-			if (rc == 1 && (strcmp(r->dev, ev->dev) != 0 ||
-			    strcmp(r->order_id, o->id) != 0))
+			rc = push != NULL;
+			if (rc == 1 && (strcmp(push->dev, ev->dev) != 0 ||
+			    strcmp(push->order_id, o->id) != 0))
 				rc = 2;
 			/* the ack of a notice (delay request) settles only its row */
 			notice = rc == 1 &&
-			    strcmp(r->kind, proto_down_type_name(PROTO_DOWN_ORDER)) != 0;
-			free(r);
-			if (rc == -1)
-				return -1;
+			    strcmp(push->kind, proto_down_type_name(PROTO_DOWN_ORDER)) != 0;
 			if (rc == 1 && store_outbox_ack(gw->store, ev->msg_id, rx) == -1)
 				return -1;
 			if (rc != 1)
@@ -1466,34 +1459,23 @@ apply_event(struct gw *gw, struct order *o, const struct proto_event *ev, int64_
  * -1 store error (rolled back: the device resends).
  */
 static int
-cancel_acked(struct gw *gw, const struct proto_event *ev, const void *payload, size_t len,
-    int64_t rx_ms)
+cancel_acked(struct gw *gw, const struct proto_event *ev, const struct outbox_row *push,
+    const void *payload, size_t len, int64_t rx_ms)
 {
-	struct outbox_row *r;
-	int rc;
-
-	if (ev->type != PROTO_EV_DELIVERED || ev->msg_id[0] == '\0')
+	if (push == NULL ||
+	    strcmp(push->kind, proto_down_type_name(PROTO_DOWN_CANCEL)) != 0 ||
+	    strcmp(push->dev, ev->dev) != 0 || strcmp(push->order_id, ev->order_id) != 0)
 		return 0;
-	if ((r = malloc(sizeof(*r))) == NULL)
-		goto fail;
-	rc = store_outbox_get(gw->store, ev->msg_id, r);
-	if (rc == 1 && (strcmp(r->kind, proto_down_type_name(PROTO_DOWN_CANCEL)) != 0 ||
-	    strcmp(r->dev, ev->dev) != 0 || strcmp(r->order_id, ev->order_id) != 0))
-		rc = 0;
-	free(r);
-	if (rc == 0)
-		return 0;
-	if (rc == -1 || store_outbox_ack(gw->store, ev->msg_id, rx_ms) == -1 ||
+	if (store_outbox_ack(gw->store, ev->msg_id, rx_ms) == -1 ||
 	    store_event_insert(gw->store, ev->eid, ev->dev, ev->seq, ev->order_id,
 	    proto_ev_type_name(ev->type), ev->at_ms, rx_ms, "recorded", payload, len) == -1 ||
-	    store_commit(gw->store) == -1)
-		goto fail;
+	    store_commit(gw->store) == -1) {
+		store_rollback(gw->store);
+		return -1;
+	}
 	log_info("device %s: cancel %s of order %s acknowledged", ev->dev, ev->msg_id,
 	    ev->order_id);
 	return 1;
-fail:
-	store_rollback(gw->store);
-	return -1;
 }
 
 enum ev_disposition
@@ -1502,6 +1484,7 @@ order_event(struct gw *gw, const char *topic_dev, const struct proto_event *ev,
 {
 	struct device dv;
 	struct order *o;
+	struct outbox_row *push = NULL;
 	const char *status = "applied";
 	int rc;
 	enum ev_disposition disp = EV_RETRY;
@@ -1535,10 +1518,26 @@ order_event(struct gw *gw, const char *topic_dev, const struct proto_event *ev,
 		}
 		return EV_APPLIED;
 	}
-	if ((rc = cancel_acked(gw, ev, payload, len, rx_ms)) != 0)
+	/* the push a "delivered" names, read once for the two uses below */
+	if (ev->type == PROTO_EV_DELIVERED && ev->msg_id[0]) {
+		if ((push = malloc(sizeof(*push))) == NULL ||
+		    (rc = store_outbox_get(gw->store, ev->msg_id, push)) == -1) {
+			store_rollback(gw->store);
+			free(push);
+			return EV_RETRY;
+		}
+		if (rc == 0) {
+			free(push);
+			push = NULL;
+		}
+	}
+	if ((rc = cancel_acked(gw, ev, push, payload, len, rx_ms)) != 0) {
+		free(push);
 		return rc == 1 ? EV_APPLIED : EV_RETRY;
+	}
 	if ((o = malloc(sizeof(*o))) == NULL) {
 		store_rollback(gw->store);
+		free(push);
 		return EV_RETRY;
 	}
 	if ((rc = store_order_get(gw->store, ev->order_id, o)) == -1) {
@@ -1553,7 +1552,7 @@ order_event(struct gw *gw, const char *topic_dev, const struct proto_event *ev,
 		disp = refuse(gw, ev, payload, len, rx_ms, "order not assigned to this device");
 		goto out;
 	}
-	if (apply_event(gw, o, ev, rx_ms, &status) == -1 ||
+	if (apply_event(gw, o, ev, rx_ms, push, &status) == -1 ||
 	    store_event_insert(gw->store, ev->eid, ev->dev, ev->seq, ev->order_id,
 	    proto_ev_type_name(ev->type), ev->at_ms, rx_ms, status, payload, len) == -1) {
 		store_rollback(gw->store);
@@ -1566,6 +1565,7 @@ order_event(struct gw *gw, const char *topic_dev, const struct proto_event *ev,
 	disp = EV_APPLIED;
 out:
 	free(o);
+	free(push);
 	return disp;
 }
 

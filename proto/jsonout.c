@@ -95,6 +95,21 @@ room(struct out *o, size_t n)
 }
 
 static void
+put_c(struct out *o, char c)
+{
+	if (o->len + 2 <= o->cap)
+		o->buf[o->len++] = c;
+	else {
+		char *p = room(o, 1);
+
+		if (p != NULL) {
+			*p = c;
+			o->len++;
+		}
+	}
+}
+
+static void
 put(struct out *o, const char *s, size_t n)
 {
 	char *p = room(o, n);
@@ -105,17 +120,15 @@ put(struct out *o, const char *s, size_t n)
 	}
 }
 
+/* One pass: room for the worst case (every byte a \u00XX escape) first. */
 static void
 put_str(struct out *o, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)(s != NULL ? s : "");
-	size_t n = 2;
 	char *p;
 
-	for (const unsigned char *q = u; *q != '\0'; q++)
-		n += *q == '"' || *q == '\\' ? 2 : *q < 0x20 ? 6 : 1;
-	if ((p = room(o, n)) == NULL)
+	if ((p = room(o, 6 * strlen((const char *)u) + 2)) == NULL)
 		return;
 	*p++ = '"';
 	for (; *u != '\0'; u++) {
@@ -143,7 +156,7 @@ put_str(struct out *o, const char *s)
 		case '\t':
 			*p++ = 't';
 			break;
-		default:	/* counted as 6 bytes; the short escapes above use 2 */
+		default:
 			*p++ = 'u';
 			*p++ = '0';
 			*p++ = '0';
@@ -193,17 +206,17 @@ put_item(struct out *o, const cJSON *it, int depth)
 		break;
 	case cJSON_Array:
 	case cJSON_Object:
-		put(o, (it->type & 0xff) == cJSON_Array ? "[" : "{", 1);
+		put_c(o, (it->type & 0xff) == cJSON_Array ? '[' : '{');
 		for (c = it->child; c != NULL; c = c->next) {
 			if (c != it->child)
-				put(o, ",", 1);
+				put_c(o, ',');
 			if ((it->type & 0xff) == cJSON_Object) {
 				put_str(o, c->string);
-				put(o, ":", 1);
+				put_c(o, ':');
 			}
 			put_item(o, c, depth + 1);
 		}
-		put(o, (it->type & 0xff) == cJSON_Array ? "]" : "}", 1);
+		put_c(o, (it->type & 0xff) == cJSON_Array ? ']' : '}');
 		break;
 	default:	/* cJSON_Invalid */
 		o->oom = 1;
