@@ -313,9 +313,17 @@ order_update_sql(char *buf, size_t cap)
 
 	if (sql_add(buf, cap, &n, "UPDATE orders SET ") == -1)
 		return -1;
-	for (int i = 1; i < OC_N; i++)
-		if (sql_add(buf, cap, &n, "%s%s = ?%d", i > 1 ? ", " : "", ocols[i], i + 1) == -1)
+	/* The columns fixed at intake stay out of the SET list: SQLite rewrites
+	 * the entry of every index one of whose columns is SET, changed or not,
+	 * so orders_created and orders_shift are left alone by the two updates
+	 * of every dispatch (issue 9). Their binds are simply not used. */
+	for (int i = 1, first = 1; i < OC_N; i++) {
+		if (i == OC_TYPE || i == OC_CREATED || i == OC_SHIFT)
+			continue;
+		if (sql_add(buf, cap, &n, "%s%s = ?%d", first ? "" : ", ", ocols[i], i + 1) == -1)
 			return -1;
+		first = 0;
+	}
 	return sql_add(buf, cap, &n, " WHERE id = ?1");
 }
 
