@@ -5,8 +5,9 @@
  * Three histograms are kept in memory since start: HTTP request duration by
  * route class (http.c's dispatch), device event ingest (from the MQTT message's
  * arrival to the end of its handling) and dispatch push -> delivered ack (the
- * outbox row's creation to the device's delivered event), the last two
- * observed by mqtt.c through metrics_event. The database's figures (orders by
+ * outbox row's creation to the device's delivered event), observed by
+ * mqtt.c through metrics_event and by order.c, which has the push's row in
+ * hand when it acks it, through metrics_push_acked. The database's figures (orders by
  * state, breaches, devices, outbox and journal backlog) are read by
  * store_gauges at most every METRICS_CACHE_MS, so a scraper cannot load the
  * store. Process figures come from /proc/self. Nothing here changes state
@@ -95,20 +96,17 @@ metrics_http(struct gw_metrics *m, enum metrics_route r, double seconds)
 void
 metrics_event(struct gw *gw, const struct proto_event *ev, int64_t rx_ms)
 {
-	struct outbox_row *row;
-	int64_t now;
-
+	(void)ev;
 	if (gw == NULL || gw->metrics == NULL)
 		return;
-	now = clock_wall(gw->clock);
-	observe(&gw->metrics->ingest, (double)(now - rx_ms) / 1000.0);
-	if (ev->type != PROTO_EV_DELIVERED || ev->msg_id[0] == '\0' ||
-	    (row = malloc(sizeof(*row))) == NULL)
-		return;
-	if (store_outbox_get(gw->store, ev->msg_id, row) == 1 && row->acked_ms != 0 &&
-	    strcmp(row->kind, "order") == 0)
-		observe(&gw->metrics->ack, (double)(rx_ms - row->created_ms) / 1000.0);
-	free(row);
+	observe(&gw->metrics->ingest, (double)(clock_wall(gw->clock) - rx_ms) / 1000.0);
+}
+
+void
+metrics_push_acked(struct gw *gw, int64_t ms)
+{
+	if (gw != NULL && gw->metrics != NULL)
+		observe(&gw->metrics->ack, (double)ms / 1000.0);
 }
 
 int

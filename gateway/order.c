@@ -1335,6 +1335,8 @@ apply_event(struct gw *gw, struct order *o, const struct proto_event *ev, int64_
 			    strcmp(push->kind, proto_down_type_name(PROTO_DOWN_ORDER)) != 0;
 			if (rc == 1 && store_outbox_ack(gw->store, ev->msg_id, rx) == -1)
 				return -1;
+			if (rc == 1 && !notice && push->acked_ms == 0)
+				metrics_push_acked(gw, rx - push->created_ms);
 			if (rc != 1)
 				log_warnx("device %s: delivered %s names unknown push %s",
 				    ev->dev, o->id, ev->msg_id);
