@@ -874,6 +874,8 @@ void		http_stop(struct gw_http *);
 /* 1 if word is one of the space-separated words of list (a route's or a
  * page's roles), else 0. */
 int		http_has_word(const char *list, const char *word);
+/* 1 if a Prefer header's value (NULL: none) asks for "return=minimal". */
+int		http_prefers_minimal(const char *prefer);
 /* The order brief (an item of GET /api/v1/orders) as viewer may see it:
  * contact data null for roles that do not see it. NULL on OOM. */
 struct cJSON   *http_order_brief(struct gw *, const struct order *, const struct token *viewer);

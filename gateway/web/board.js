@@ -432,7 +432,8 @@ async function dispatch(o, c, btn) {
 		body.note = note;
 	btn.disabled = true;
 	try {
-		await api("POST", "/api/v1/orders/" + encodeURIComponent(o.id) + "/review", body);
+		await api("POST", "/api/v1/orders/" + encodeURIComponent(o.id) + "/review", body,
+		    { minimal: true });
 		toast(t("board.dispatched_to", { crew: c.name || c.crew }));
 	} catch (e) {
 		btn.disabled = false;
@@ -449,7 +450,8 @@ async function reassign(o, c, btn) {
 		body.note = note;
 	btn.disabled = true;
 	try {
-		await api("POST", "/api/v1/orders/" + encodeURIComponent(o.id) + "/reassign", body);
+		await api("POST", "/api/v1/orders/" + encodeURIComponent(o.id) + "/reassign", body,
+		    { minimal: true });
 		toast(t("board.reassigned", { crew: c.name || c.crew }));
 	} catch (e) {
 		btn.disabled = false;
@@ -482,7 +484,8 @@ function declineBlock(o) {
 			body.note = note.value.trim();
 		btn.disabled = true;
 		try {
-			await api("POST", "/api/v1/orders/" + encodeURIComponent(o.id) + "/review", body);
+			await api("POST", "/api/v1/orders/" + encodeURIComponent(o.id) + "/review", body,
+		    { minimal: true });
 			toast(t("board.declined"));
 		} catch (e) {
 			btn.disabled = false;

@@ -292,7 +292,9 @@ function toLogin() {
 
 // A JSON API call with the session cookie (and its CSRF token on writes).
 // Resolves to the parsed body; rejects with ApiError; a lost session goes to /login.
-export async function api(method, path, body) {
+// opts.minimal: the caller does not read the answer (the stream brings the
+// change), so the gateway may skip rendering the order ("Prefer: return=minimal").
+export async function api(method, path, body, opts) {
 	const headers = { "Accept": "application/json" };
 	const init = { method, headers, credentials: "same-origin", cache: "no-store" };
 	let r;
@@ -301,6 +303,8 @@ export async function api(method, path, body) {
 		headers["Content-Type"] = "application/json";
 		init.body = JSON.stringify(body);
 	}
+	if (opts && opts.minimal)
+		headers["Prefer"] = "return=minimal";
 	if (method !== "GET" && method !== "HEAD" && session && session.csrf)
 		headers["X-CSRF-Token"] = session.csrf;
 	try {

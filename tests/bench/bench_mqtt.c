@@ -56,6 +56,9 @@
 #include "proto.h"
 
 #define HOST		"127.0.0.1"
+/* Supervisors dispatch as the web board does: they follow the live stream, so
+ * they ask for a minimal answer (README "HTTP API", Prefer). */
+#define PREFER_MINIMAL	"Prefer: return=minimal\r\n"
 #define KEEPALIVE_S	60
 #define HTTP_BUF	(128 * 1024)
 #define WAIT_MAX_US	(120 * 1000000LL)	/* give up waiting for acks after this */
@@ -158,7 +161,8 @@ http_connect(void)
 
 /* Send one request, read the answer into g.http; returns the status. */
 static int
-http_call(const char *method, const char *path, const char *body, const char **resp)
+http_call(const char *method, const char *path, const char *body, const char *extra,
+    const char **resp)
 {
 	char req[2048];
 	size_t have = 0;
@@ -172,10 +176,10 @@ http_call(const char *method, const char *path, const char *body, const char **r
 	const char *tok = getenv("LINECREW_TOKEN");
 
 	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: " HOST "\r\n"
-	    "%s%s%s"
+	    "%s%s%s%s"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", method, path,
 	    tok ? "Authorization: Bearer " : "", tok ? tok : "", tok ? "\r\n" : "",
-	    body ? strlen(body) : 0, body ? body : "");
+	    extra ? extra : "", body ? strlen(body) : 0, body ? body : "");
 	if (n <= 0 || (size_t)n >= sizeof(req) || write(g.http_fd, req, (size_t)n) != n)
 		die("HTTP write");
 	for (;;) {
@@ -208,7 +212,7 @@ register_crews(void)
 	for (int i = 0; i < g.ndev; i++) {
 		snprintf(body, sizeof(body), "{\"id\":\"%s\",\"name\":\"bench crew %d\","
 		    "\"device\":\"%s\"}", g.devs[i].id, i, g.devs[i].id);
-		int st = http_call("POST", path, body, &r);
+		int st = http_call("POST", path, body, NULL, &r);
 		if (st != 200 && st != 201) {
 			fprintf(stderr, "crew %s: %d %s\n", g.devs[i].id, st, r);
 			die("cannot register crews");
@@ -230,7 +234,7 @@ create_orders(int n)
 		    "\"summary\":\"storm outage %d\",\"site\":{\"lat\":%.5f,\"lon\":%.5f,"
 		    "\"crs\":\"wgs84\"}}", 1 + i % 6, i, i, 40.80 + (i % 100) * 0.001,
 		    111.65 + (i % 97) * 0.001);
-		if (http_call("POST", "/api/v1/orders", body, &r) != 201 ||
+		if (http_call("POST", "/api/v1/orders", body, NULL, &r) != 201 ||
 		    (p = strstr(r, "\"id\":\"")) == NULL) {
 			fprintf(stderr, "create: %s\n", r);
 			die("cannot create an order");
@@ -254,7 +258,7 @@ dispatch(int i)
 	snprintf(path, sizeof(path), "/api/v1/orders/%s/review", g.ords[i].id);
 	snprintf(body, sizeof(body), "{\"action\":\"dispatch\",\"crew\":\"%s\"}",
 	    g.devs[i % g.ndev].id);
-	if (http_call("POST", path, body, &r) != 200) {
+	if (http_call("POST", path, body, PREFER_MINIMAL, &r) != 200) {
 		fprintf(stderr, "review %s: %s\n", g.ords[i].id, r);
 		die("dispatch refused");
 	}
@@ -272,7 +276,7 @@ sup_send(struct sup *u, int i)
 	snprintf(body, sizeof(body), "{\"action\":\"dispatch\",\"crew\":\"%s\"}",
 	    g.devs[i % g.ndev].id);
 	n = snprintf(req, sizeof(req), "POST /api/v1/orders/%s/review HTTP/1.1\r\n"
-	    "Host: " HOST "\r\n%s%s%sContent-Type: application/json\r\n"
+	    "Host: " HOST "\r\n%s%s%s" PREFER_MINIMAL "Content-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n\r\n%s", g.ords[i].id,
 	    tok ? "Authorization: Bearer " : "", tok ? tok : "", tok ? "\r\n" : "",
 	    strlen(body), body);

@@ -302,6 +302,28 @@ def scenario(t, run):
                 "data of its own order", got[-1][2]["order"])
         s6.close()
 
+        # --- Prefer: return=minimal (RFC 7240): the write's answer is the order's id
+        # and state, with Preference-Applied; without it, the whole order
+        sup = run.add_token("sup2", "supervisor")
+        mins = []
+        for prefer in ("return=minimal", None):
+            _, c2 = run.api("POST", "/api/v1/orders", {"type": "complaint", "category": 29,
+                                                       "address": "营业厅"}, token=agent)
+            st, hd, b = web.call("POST", "/api/v1/orders/%s/review" % c2["id"],
+                                 {"action": "forward", "dept": "市场营销部"}, token=sup,
+                                 headers={"Prefer": prefer} if prefer else None)
+            _, full = run.api("GET", "/api/v1/orders/%s" % c2["id"])
+            mins.append((st, hd.get("preference-applied"), b, full))
+        (st, pa, b, full), (st2, pa2, b2, full2) = mins
+        t.check(st == 200 and pa == "return=minimal" and b == {"id": full["id"],
+                "state": full["state"]} and full["state"] == "forwarded" and
+                any(e["kind"] == "forwarded" for e in full["timeline"]),
+                "Prefer: return=minimal: 200 {id, state}, Preference-Applied, the write done",
+                (st, pa, b, full.get("state")))
+        t.check(st2 == 200 and pa2 is None and b2.get("id") == full2["id"] and
+                "timeline" in b2 and b2["state"] == "forwarded",
+                "without Prefer: the whole order and its timeline", (st2, pa2, sorted(b2)))
+
         # --- pages
         st, hd, _ = web.call("GET", "/board")
         t.check(st == 303 and hd.get("location") == "/login?next=/board",

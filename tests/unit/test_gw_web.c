@@ -259,6 +259,24 @@ test_stats_csv(void **state)
 	cJSON_Delete(r);
 }
 
+/* RFC 7240's Prefer: a list of preferences, case-insensitive, with
+ * parameters and whitespace; only return=minimal itself counts. */
+static void
+test_prefer_minimal(void **state)
+{
+	(void)state;
+	assert_true(http_prefers_minimal("return=minimal"));
+	assert_true(http_prefers_minimal("Return=Minimal"));
+	assert_true(http_prefers_minimal("respond-async, return=minimal ; foo=bar"));
+	assert_true(http_prefers_minimal(" wait=10,return=minimal\t"));
+	assert_false(http_prefers_minimal(NULL));
+	assert_false(http_prefers_minimal(""));
+	assert_false(http_prefers_minimal("return=representation"));
+	assert_false(http_prefers_minimal("return=minimalist"));
+	assert_false(http_prefers_minimal("xreturn=minimal"));
+	assert_false(http_prefers_minimal("wait=10; return=minimal"));	/* a parameter of wait */
+}
+
 int
 main(void)
 {
@@ -270,6 +288,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_alert_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_list, setup, teardown),
 		cmocka_unit_test(test_stats_csv),
+		cmocka_unit_test(test_prefer_minimal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
