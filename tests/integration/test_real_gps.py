@@ -20,13 +20,31 @@ Cases:
   * the no-fix and the cold-boot-garbage logs: no arrival;
   * two captures replayed UNMODIFIED, site on the track: no arrival, and the
     device counts the stale / rollover-dated fixes as rejected.
-The per-capture outcome is printed as "# result ..." lines."""
+The per-capture outcome is printed as "# result ..." lines.
+
+Every replay is GATED on its unit watching gpsd. gpsfake does not wait for a
+client: it writes the log into its pty as soon as its gpsd is up, and gpsd
+(without -n) opens that pty only on a client's WATCH, dropping what was
+written before, and never for a WATCH that came before gpsfake added the pty.
+The units are started long before the replays (the orders must exist first),
+so their gpsd reconnect timer (device/gps.c) has backed off to 8..30 s between
+attempts: a short capture (bu353s4: 10 s) could be over before its unit
+connected, and a unit that connected in the instant before the pty was added
+got nothing. So gpsfake runs single-stepped (-i: each sentence waits for a
+line on its stdin) behind a FIFO gate, with gpsd -n (the pty is open from the
+moment gpsfake adds it, whatever the order of the WATCH), and the test opens
+the gate only when both sides show the unit watching: gpsd's own log (-D 3)
+says it opened the pty and answered a WATCH, and the unit's status says it is
+connected to gpsd. Sentence 1 is written after that, so the unit sees the
+whole capture, however late it connected."""
 import datetime
 import json
 import math
 import os
+import re
 import statistics
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
@@ -62,6 +80,18 @@ def median_fix(log):
     return statistics.median(p[0] for p in pts), statistics.median(p[1] for p in pts)
 
 
+def gpsd_reports(log):
+    """How many TPV reports gpsd 3.22 makes of the whole log (its .gpsd-3.22.json)."""
+    n = 0
+    with open(os.path.join(NMEA, log + ".gpsd-3.22.json")) as f:
+        for line in f:
+            try:
+                n += json.loads(line).get("class") == "TPV"
+            except ValueError:
+                continue
+    return n
+
+
 def dist_m(lat1, lon1, lat2, lon2):
     """Haversine; enough to check a few tens of metres."""
     r = 6371008.8
@@ -69,6 +99,57 @@ def dist_m(lat1, lon1, lat2, lon2):
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * r * math.asin(math.sqrt(a))
+
+
+# ---- gated replay ----
+
+# sh runs gpsfake single-stepped (-i: before each sentence it reads a line from
+# its stdin), its stdin a pipe from a subshell that blocks reading the gate
+# FIFO ($0) and, once the test writes a line there, answers every prompt
+# (yes ""). gpsfake starts its gpsd at once, so the unit can connect and
+# WATCH, but writes nothing into the pty before the gate opens.
+GATED_GPSFAKE = '{ read -r go < "$0" && exec yes ""; } | exec gpsfake "$@"'
+GATE_TIMEOUT = 90   # s: the unit retries gpsd at most 30 s apart (GPS_RETRY_MAX_MS)
+WATCH_ANSWER = re.compile(r'=> client\(\d+\): \{"class":"DEVICES".*\{"class":"WATCH","enable":true')
+
+
+def start_gated_gpsfake(run, dev, log, cycle, linger):
+    """gpsfake replaying log to dev's gpsd port, holding sentence 1 until
+    open_gate(). Its gpsd runs with -n: it opens the pty as soon as gpsfake
+    adds it, whether the unit's WATCH came before or after (without -n a
+    WATCH that arrives before the add never gets the pty opened); and with
+    -D 3, so its log (in gpsfake's) says when it opened the pty and answered
+    a client's WATCH."""
+    port = run.devices[dev]["gpsd_port"]
+    gate = run.path("gate-%s" % dev)
+    os.mkfifo(gate)
+    proc = run.spawn("gpsfake-" + dev, ["sh", "-c", GATED_GPSFAKE, gate, "-1", "-i", "-n",
+                                        "-q", "-P", str(port), "-W", str(linger),
+                                        "-c", str(cycle), "-D", "3", log])
+    return proc, gate
+
+
+def gpsd_state(proc):
+    """What gpsd's log says before the gate opens: (the pty is open: gpsd
+    "activated GPS" after gpsfake's "+/dev/pts/N", gpsd answered a client's
+    WATCH with DEVICES and WATCH enabled)."""
+    text = proc.text()
+    added = text.find("<= control(")
+    return (added >= 0 and "activated GPS" in text[added:],
+            WATCH_ANSWER.search(text) is not None)
+
+
+def open_gate(gate):
+    """Let the replay begin; False while the gate's reader is not there yet."""
+    try:
+        fd = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:     # ENXIO: no reader yet
+        return False
+    try:
+        os.write(fd, b"go\n")
+    finally:
+        os.close(fd)
+    return True
 
 
 # ---- re-stamping ----
@@ -214,7 +295,36 @@ def scenario(t, run):
             t.check(n > 0, "%s: re-stamped copy written (%d sentences)" % (o["log"], n))
         else:
             path = src
-        o["gf"] = run.start_gpsfake(o["dev"], path, cycle=o["cycle"], linger=2)
+        o["gf"], o["gate"] = start_gated_gpsfake(run, o["dev"], path, o["cycle"], linger=2)
+        o["gf_t0"] = time.monotonic()
+    # Each replay begins only once gpsd reads its pty and its unit watches
+    # gpsd: gpsd's log says it opened the pty and answered a WATCH (the unit
+    # is that gpsd's only client), and the unit says it is connected. Gates
+    # open as units get there, in any order; the timeout is for that event,
+    # the replay itself is never timed against the unit.
+    waiting = list(orders)
+
+    def release():
+        for o in list(waiting):
+            if gpsd_state(o["gf"]) != (True, True):
+                continue
+            st = json.loads(run.devcmd(o["dev"], "status", "--json").stdout)
+            if not st["gps"]["connected"] or not open_gate(o["gate"]):
+                continue
+            waiting.remove(o)
+            print("# gate %s %-34s unit watching gpsd %.1f s after gpsfake started: replay "
+                  "released" % (o["dev"], o["log"], time.monotonic() - o["gf_t0"]), flush=True)
+        return not waiting
+    try:
+        harness.wait_for(release, GATE_TIMEOUT, "every unit to watch its gpsd", interval=0.2)
+    except TimeoutError as e:
+        def why(o):
+            pty_open, watched = gpsd_state(o["gf"])
+            return "%s (%s): gpsd %s the pty, %s a WATCH; gpsfake %s" % (
+                o["dev"], o["log"], "opened" if pty_open else "has not opened",
+                "answered" if watched else "has not answered",
+                "running" if o["gf"].alive() else "exited")
+        raise TimeoutError("%s; still waiting: %s" % (e, ", ".join(why(o) for o in waiting)))
     for o in orders:
         name = "%s (%s%s)" % (o["log"], o["how"], ", site off track" if
                               o["how"] == "restamp" and not o["expect"] else "")
@@ -241,10 +351,16 @@ def scenario(t, run):
             t.check("arrived" not in [e["kind"] for e in od["timeline"]],
                     "%s: no arrival" % name, gps)
             t.check(run.devices[o["dev"]]["proc"].alive(), "%s: device survives the log" % name)
+            # "no arrival" means something only if the unit saw the capture:
+            # the gated replay starts with the unit watching, so it gets every
+            # report gpsd makes of the log (re-stamping changes no count)
+            whole = gpsd_reports(o["log"])
+            t.check(gps["reports"] >= whole, "%s: the unit got the whole replay (%d reports, "
+                    "gpsd makes %d of the log)" % (name, gps["reports"], whole), gps)
             if o["how"] == "asis" and o["log"] in ("haicom-305N.log", "bu353s4.log"):
                 # A TPV that carries no time yet (gpsd reports GGA-only epochs
-                # so) cannot be judged by its date and may count as good; how
-                # many of them the unit sees depends on when it connected.
+                # so) cannot be judged by its date and may count as good: the
+                # check is on the dated ones.
                 dated = sum(gps["rejects"].get(k, 0) for k in ("future", "stale", "rollover"))
                 t.check(dated > 0 and dated >= gps["good"],
                         "%s: stale/rollover-dated fixes rejected and counted" % name, gps)
