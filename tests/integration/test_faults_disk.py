@@ -72,13 +72,21 @@ def dispatch_and_finish(t, run, sim, api, name):
 
 def disk_full(t, run, sim, api, disk, mounted):
     filler = os.path.join(disk, "filler")
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        # Only the tmpfs is filled: without it the fault VFS's full= needs the
+        # file to exist, and filling the real disk would hurt everything else.
+        # Unbuffered writes: a buffered file keeps the part a full disk refused
+        # and raises ENOSPC again when it is closed.
+        chunk = b"\0" * 65536
+        while mounted:
+            try:
+                if os.write(fd, chunk) <= 0:
+                    break
+            except OSError:
+                break
+    finally:
+        os.close(fd)
     if mounted:         # leave a little room: some orders fit, then the disk is full
         os.truncate(filler, max(0, os.path.getsize(filler) - 256 * 1024))
     ok_ids, refused, other = post_until_503(api, "full", 20, 5000)
