@@ -1068,7 +1068,7 @@ enum metrics_route metrics_route_of(const char *method, const char *url);
 /* An HTTP request of class r took seconds (NULL m: nothing). */
 void		metrics_http(struct gw_metrics *, enum metrics_route, double seconds);
 /* A device event received at rx_ms was handled (ingest time: now - rx_ms). */
-void		metrics_event(struct gw *, const struct proto_event *, int64_t rx_ms);
+void		metrics_event(struct gw *, int64_t rx_ms);
 /* An order's push was acked by its device's first "delivered", ms after the
  * push was written (the dispatch -> ack histogram). */
 void		metrics_push_acked(struct gw *, int64_t ms);

@@ -2480,8 +2480,10 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	c.gw = h->gw;
 	c.conn = conn;
 	c.status = 500;
-	c.minimal = http_prefers_minimal(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    "Prefer"));
+	/* only writes answer minimally: a GET asked for the order itself */
+	c.minimal = strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method,
+	    MHD_HTTP_METHOD_HEAD) != 0 && http_prefers_minimal(MHD_lookup_connection_value(conn,
+	    MHD_HEADER_KIND, "Prefer"));
 	if (rq->too_large)
 		reply_error(&c, 413, NULL, "the body is larger than %d bytes", GW_BODY_MAX);
 	else

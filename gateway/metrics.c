@@ -94,9 +94,8 @@ metrics_http(struct gw_metrics *m, enum metrics_route r, double seconds)
 }
 
 void
-metrics_event(struct gw *gw, const struct proto_event *ev, int64_t rx_ms)
+metrics_event(struct gw *gw, int64_t rx_ms)
 {
-	(void)ev;
 	if (gw == NULL || gw->metrics == NULL)
 		return;
 	observe(&gw->metrics->ingest, (double)(clock_wall(gw->clock) - rx_ms) / 1000.0);

@@ -727,7 +727,7 @@ on_event(struct gw_mqtt *m, const char *dev, const void *payload, int len, int64
 		return;
 	}
 	disp = order_event(m->gw, dev, ev, payload, (size_t)len, rx);
-	metrics_event(m->gw, ev, rx);
+	metrics_event(m->gw, rx);
 	switch (disp) {
 	case EV_APPLIED:
 		if (ev->type == PROTO_EV_HELLO)

@@ -638,8 +638,7 @@ enc_int(struct enc *e, cJSON *o, const char *key, int64_t v)
 static void
 enc_num(struct enc *e, cJSON *o, const char *key, double v)
 {
-	char	 s[40], *p;
-	int	 prec;
+	char	 s[PJ_NUM_MAX];
 
 	if (e->rc != PROTO_OK)
 		return;
@@ -647,15 +646,7 @@ enc_num(struct enc *e, cJSON *o, const char *key, double v)
 		e->rc = PROTO_E_RANGE;
 		return;
 	}
-	for (prec = 15; prec <= 17; prec++) {
-		snprintf(s, sizeof(s), "%.*g", prec, v);
-		if (strtod(s, NULL) == v)
-			break;
-	}
-	/* a process that set LC_NUMERIC may print a decimal comma: JSON wants '.' */
-	for (p = s; *p != '\0'; p++)
-		if (*p == ',')
-			*p = '.';
+	pj_fmt_num(s, v);
 	enc_check(e, cJSON_AddRawToObject(o, key, s));
 }
 

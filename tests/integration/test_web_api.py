@@ -323,6 +323,11 @@ def scenario(t, run):
         t.check(st2 == 200 and pa2 is None and b2.get("id") == full2["id"] and
                 "timeline" in b2 and b2["state"] == "forwarded",
                 "without Prefer: the whole order and its timeline", (st2, pa2, sorted(b2)))
+        st, hd, b = web.call("GET", "/api/v1/orders/%s" % full["id"], token=sup,
+                             headers={"Prefer": "return=minimal"})
+        t.check(st == 200 and hd.get("preference-applied") is None and "timeline" in b,
+                "Prefer: return=minimal on a GET: the whole order still (reads are not "
+                "writes)", (st, hd.get("preference-applied"), sorted(b or {})))
 
         # --- pages
         st, hd, _ = web.call("GET", "/board")

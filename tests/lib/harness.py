@@ -398,7 +398,11 @@ class Run:
         return r
 
     def start_gpsfake(self, dev, log, cycle=0.1, linger=600):
-        """Replay an NMEA log to dev's gpsd port. gpsfake waits for the device's client."""
+        """Replay an NMEA log to dev's gpsd port. The replay does not wait for the
+        unit: gpsfake writes into its pty from the start and gpsd opens the pty
+        only when a client WATCHes, so the first sentences may be lost. Fine for
+        the long tracks the callers drive; a test that must see every sentence of
+        a short capture gates the replay (test_real_gps.start_gated_gpsfake)."""
         port = self.devices[dev]["gpsd_port"]
         return self.spawn("gpsfake-" + dev, ["gpsfake", "-1", "-q", "-P", str(port),
                                              "-W", str(linger), "-c", str(cycle), log])
