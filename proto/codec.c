@@ -556,9 +556,252 @@ proto_decode_event(const void *payload, size_t len, struct proto_event *out,
 	return d.rc;
 }
 
-/* Decode a position report (topic .../pos). */
+/* ---- the position fast path ----
+ *
+ * Positions are the one flood of the protocol: every unit sends one every few
+ * seconds, and through cJSON (a node per member, strtod per number) decoding
+ * was half of the gateway's work per stored position (issue 9). What units
+ * send is always the text proto_encode_pos writes, so that exact form is read
+ * here directly, byte by byte, with no allocation:
+ *
+ *   {"v":1,"type":"pos","dev":D,"at":N[,"order_id":I],"fix":{["t":N,]
+ *    "lat":X,"lon":X,"mode":2|3[,"eph":X][,"speed":X][,"track":X][,"alt":X]}
+ *    [,"mac":H|,"sig":H]}
+ *
+ * no white space, members in that order, strings of the id alphabets (no
+ * escapes), integers without sign, fraction or exponent, numbers X without
+ * exponent and with at most 19 significant digits. Anything else, and any
+ * value the general decoder would refuse, is declined (0) and goes through
+ * the general decoder, which then names the field: the fast path never
+ * decides that a message is bad, and what it accepts it fills exactly as the
+ * general decoder would (the unit tests and fuzz_proto_pos hold them to it).
+ */
+
+/* The correctly rounded double of m / 10^k (m != 0), as strtod gives it;
+ * 0 when not sure (then the caller declines). */
+static int
+fp_ratio(uint64_t m, int k, double *out)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+
+	if (m <= (uint64_t)PJ_INT_LIMIT && k <= 22) {
+		/* both exact doubles: one IEEE division rounds correctly (Clinger) */
+		*out = (double)m / p10[k];
+		return 1;
+	}
+#ifdef __SIZEOF_INT128__
+	if (k >= 1) {
+		/*
+		 * m has more digits than a double holds (a GPS position divided
+		 * by 60 prints 17): exact integer division instead. q = floor(m *
+		 * 2^s / 10^k) with s chosen so q has 54 or 55 bits, brought to 54
+		 * (53 bits of mantissa and the rounding bit) keeping what falls
+		 * off as "sticky", then rounded to nearest, ties to even. 10^22 <
+		 * 2^74, so m << s has at most 54 + 74 = 128 bits.
+		 */
+		__extension__ typedef unsigned __int128 u128;
+		u128 d = 1, n;
+		uint64_t q, r;
+		int s, bm = 64 - __builtin_clzll(m), bd = 0;
+
+		for (int i = 0; i < k; i++)
+			d *= 10;
+		for (n = d; n != 0; n >>= 1)
+			bd++;
+		if ((s = 54 - bm + bd) < 0)
+			return 0;
+		n = (u128)m << s;
+		q = (uint64_t)(n / d);
+		r = n % d != 0;
+		if (q >= (1ULL << 54)) {
+			r |= q & 1;
+			q >>= 1;
+			s--;
+		}
+		/* q in [2^53, 2^54): mantissa q >> 1, rounding bit q & 1 */
+		if ((q & 1) && (r != 0 || (q & 2)))
+			q += 2;
+		*out = ldexp((double)(q >> 1), 1 - s);
+		return 1;
+	}
+#endif
+	return 0;
+}
+
+/* A JSON number without exponent at *pp: -?(0|[1-9][0-9]*)(.[0-9]+)? with at
+ * most 19 significant digits and 22 decimals. 1 and *pp past it, or 0. */
+static int
+fp_num(const char **pp, const char *end, double *out)
+{
+	const char	*p = *pp;
+	uint64_t	 m = 0;
+	int		 neg = 0, nd = 0, k = 0;
+
+	if (p < end && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (p >= end || *p < '0' || *p > '9')
+		return 0;
+	if (*p == '0')
+		p++;
+	else
+		for (; p < end && *p >= '0' && *p <= '9'; p++) {
+			if (++nd > 19)
+				return 0;
+			m = m * 10 + (uint64_t)(*p - '0');
+		}
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return 0;
+		for (; p < end && *p >= '0' && *p <= '9'; p++) {
+			if (++k > 22 || (m != 0 || *p != '0' ? ++nd : 0) > 19)
+				return 0;
+			m = m * 10 + (uint64_t)(*p - '0');
+		}
+	}
+	if (p < end && (*p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9')))
+		return 0;
+	if (m == 0)
+		*out = 0.0;
+	else if (!fp_ratio(m, k, out))
+		return 0;
+	if (neg)
+		*out = -*out;
+	*pp = p;
+	return 1;
+}
+
+size_t
+pj_read_dec(const char *s, size_t len, double *out)
+{
+	const char *p = s;
+
+	return fp_num(&p, s + len, out) ? (size_t)(p - s) : 0;
+}
+
+/* An integer in [1, 2^53] at *pp: [1-9][0-9]*, not followed by a fraction or
+ * an exponent. */
+static int
+fp_int(const char **pp, const char *end, int64_t *out)
+{
+	const char	*p = *pp;
+	int64_t		 v = 0;
+	int		 nd = 0;
+
+	if (p >= end || *p < '1' || *p > '9')
+		return 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (++nd > 16)
+			return 0;
+		v = v * 10 + (*p - '0');
+	}
+	if (v > PJ_INT_LIMIT || (p < end && (*p == '.' || *p == 'e' || *p == 'E')))
+		return 0;
+	*out = v;
+	*pp = p;
+	return 1;
+}
+
+/* The literal lit (no NUL) at *pp. */
+static int
+fp_lit(const char **pp, const char *end, const char *lit, size_t n)
+{
+	if ((size_t)(end - *pp) < n || memcmp(*pp, lit, n) != 0)
+		return 0;
+	*pp += n;
+	return 1;
+}
+#define FP_LIT(pp, end, s)	fp_lit((pp), (end), (s), sizeof(s) - 1)
+
+/* The rest of a string whose opening quote is behind *pp, made of the id
+ * alphabets (letters, digits, '_', '-', '.', ':'), into out (cap bytes). */
+static int
+fp_idstr(const char **pp, const char *end, char *out, size_t cap)
+{
+	const char	*p = *pp;
+	size_t		 n = 0;
+
+	for (; p < end && *p != '"'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.' ||
+		    *p == ':') || n + 1 >= cap)
+			return 0;
+		out[n++] = *p;
+	}
+	if (p >= end)
+		return 0;
+	out[n] = '\0';
+	*pp = p + 1;
+	return 1;
+}
+
+/* An optional fix member ,"<key>":X with X in [min, max]; absent leaves *v. */
+static int
+fp_optnum(const char **pp, const char *end, const char *lit, size_t n, double min,
+    double max, double *v)
+{
+	if (!fp_lit(pp, end, lit, n))
+		return 1;
+	return fp_num(pp, end, v) && *v >= min && *v <= max;
+}
+#define FP_OPTNUM(pp, end, s, min, max, v) \
+	fp_optnum((pp), (end), (s), sizeof(s) - 1, (min), (max), (v))
+
+int
+proto_decode_pos_fast(const void *payload, size_t len, struct proto_pos *out)
+{
+	const char		*p = payload, *end = p + len;
+	struct proto_fix	*f = &out->fix;
+	size_t			 n;
+
+	memset(out, 0, sizeof(*out));
+	f->eph_m = f->speed_mps = f->track_deg = f->alt_m = NAN;
+	if (payload == NULL || len == 0 || len > PROTO_MAX_PAYLOAD)
+		return 0;
+	if (!FP_LIT(&p, end, "{\"v\":1,\"type\":\"pos\",\"dev\":\"") ||
+	    !fp_idstr(&p, end, out->dev, sizeof(out->dev)) || !proto_valid_dev(out->dev) ||
+	    !FP_LIT(&p, end, ",\"at\":") || !fp_int(&p, end, &out->at_ms))
+		return 0;
+	if (FP_LIT(&p, end, ",\"order_id\":\"") &&
+	    (!fp_idstr(&p, end, out->order_id, sizeof(out->order_id)) ||
+	    !proto_valid_id(out->order_id)))
+		return 0;
+	if (!FP_LIT(&p, end, ",\"fix\":{"))
+		return 0;
+	if (FP_LIT(&p, end, "\"t\":") && (!fp_int(&p, end, &f->t_ms) ||
+	    !FP_LIT(&p, end, ",")))
+		return 0;
+	if (!FP_LIT(&p, end, "\"lat\":") || !fp_num(&p, end, &f->lat) ||
+	    !(f->lat >= -90.0 && f->lat <= 90.0) ||
+	    !FP_LIT(&p, end, ",\"lon\":") || !fp_num(&p, end, &f->lon) ||
+	    !(f->lon >= -180.0 && f->lon <= 180.0) ||
+	    !FP_LIT(&p, end, ",\"mode\":") || end - p < 1 || (*p != '2' && *p != '3'))
+		return 0;
+	f->mode = *p++ - '0';
+	if (!FP_OPTNUM(&p, end, ",\"eph\":", 0.0, FIX_EPH_MAX_M, &f->eph_m) ||
+	    !FP_OPTNUM(&p, end, ",\"speed\":", 0.0, FIX_SPEED_MAX_MPS, &f->speed_mps) ||
+	    f->speed_mps >= FIX_SPEED_MAX_MPS ||
+	    !FP_OPTNUM(&p, end, ",\"track\":", 0.0, FIX_TRACK_MAX_DEG, &f->track_deg) ||
+	    !FP_OPTNUM(&p, end, ",\"alt\":", FIX_ALT_MIN_M, FIX_ALT_MAX_M, &f->alt_m) ||
+	    !FP_LIT(&p, end, "}"))
+		return 0;
+	/* the authentication tag of proto_auth_join: lower-case hex */
+	if (FP_LIT(&p, end, ",\"mac\":\"") || FP_LIT(&p, end, ",\"sig\":\"")) {
+		for (n = 0; p < end && ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'));
+		    p++)
+			n++;
+		if (n == 0 || !FP_LIT(&p, end, "\""))
+			return 0;
+	}
+	return FP_LIT(&p, end, "}") && p == end;
+}
+
+/* Decode a position report (topic .../pos) through cJSON: any form. */
 enum proto_err
-proto_decode_pos(const void *payload, size_t len, struct proto_pos *out,
+proto_decode_pos_json(const void *payload, size_t len, struct proto_pos *out,
     struct proto_error *err)
 {
 	struct dec	 d = { PROTO_OK, err };
@@ -578,6 +821,19 @@ proto_decode_pos(const void *payload, size_t len, struct proto_pos *out,
 	if (d.rc != PROTO_OK)
 		memset(out, 0, sizeof(*out));
 	return d.rc;
+}
+
+/* Decode a position report (topic .../pos): the fast path, else cJSON. */
+enum proto_err
+proto_decode_pos(const void *payload, size_t len, struct proto_pos *out,
+    struct proto_error *err)
+{
+	if (proto_decode_pos_fast(payload, len, out)) {
+		if (err != NULL)
+			memset(err, 0, sizeof(*err));
+		return PROTO_OK;
+	}
+	return proto_decode_pos_json(payload, len, out, err);
 }
 
 /* Decode a presence message or will (topic .../presence). */

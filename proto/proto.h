@@ -246,6 +246,18 @@ enum proto_err proto_decode_event(const void *payload, size_t len, struct proto_
 enum proto_err proto_encode_pos(const struct proto_pos *, char *buf, size_t cap, size_t *len);
 enum proto_err proto_decode_pos(const void *payload, size_t len, struct proto_pos *out,
 		    struct proto_error *err);
+/*
+ * proto_decode_pos reads the exact text proto_encode_pos writes (with or
+ * without the tag of proto_auth_join) without cJSON: proto_decode_pos_fast
+ * answers 1 with out filled exactly as the general decoder would, or 0 for
+ * any other form or any value the general decoder refuses, which then goes
+ * through proto_decode_pos_json (cJSON, any member order, white space,
+ * exponents, unknown members; errors name their field). Both are exposed for
+ * the tests that hold them to the same answer.
+ */
+int		proto_decode_pos_fast(const void *payload, size_t len, struct proto_pos *out);
+enum proto_err proto_decode_pos_json(const void *payload, size_t len, struct proto_pos *out,
+		    struct proto_error *err);
 enum proto_err proto_encode_presence(const struct proto_presence *, char *buf, size_t cap,
 		    size_t *len);
 enum proto_err proto_decode_presence(const void *payload, size_t len,
@@ -305,6 +317,14 @@ enum proto_err pj_obj(const struct cJSON *obj, const char *path, const char *key
  * null). pj_fmt_num: that number text of a finite v into buf (PJ_NUM_MAX
  * bytes), NUL-terminated; returns its length.
  */
+/*
+ * pj_read_dec: the JSON number at s (len bytes) as strtod reads it, when it is
+ * written without exponent with at most 19 significant digits and 22 decimals
+ * (what pj_fmt_num writes for any value the protocol carries); returns the
+ * bytes it took, or 0 for any other text (then use a general parser). No
+ * locale, no allocation (codec.c's position fast path).
+ */
+size_t	 pj_read_dec(const char *s, size_t len, double *out);
 #define PJ_NUM_MAX		32
 #define PJ_PRINT_DEPTH_MAX	256
 char	*pj_print(const struct cJSON *item);

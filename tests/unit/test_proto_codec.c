@@ -1450,6 +1450,243 @@ test_delay_request(void **state)
 	free(b);
 }
 
+/* ---- the position fast path: the same answer as the general decoder ---- */
+
+/* A small deterministic generator (xorshift64*): the cases are the same on every run. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+/* If the fast path takes payload, the general decoder must give PROTO_OK and
+ * the very same struct (bytes, NaN included); if the general decoder refuses,
+ * the fast path must have declined. Returns whether the fast path took it. */
+static int
+fast_same(const char *payload, size_t len)
+{
+	static struct proto_pos a, b;
+	struct proto_error err;
+	int took = proto_decode_pos_fast(payload, len, &a);
+	enum proto_err rc = proto_decode_pos_json(payload, len, &b, &err);
+
+	if (took) {
+		if (rc != PROTO_OK || memcmp(&a, &b, sizeof(a)) != 0)
+			fail_msg("fast path and cJSON differ on %.*s (json rc %d)", (int)len,
+			    payload, rc);
+	}
+	return took;
+}
+
+/*
+ * Numbers: random decimal texts with 1..19 significant digits, integer part
+ * and fraction of every length, read by the fast path as a fix's "alt" and by
+ * strtod: the same double, bit for bit, and the fast path takes them all.
+ */
+static void
+test_pos_fast_numbers(void **state)
+{
+	char num[64], buf[256];
+	uint64_t s = 0x9e3779b97f4a7c15ULL;
+	struct proto_pos p;
+	int i, took = 0, n = 200000;
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		int ni = (int)(rnd(&s) % 6), nf = (int)(rnd(&s) % 20), o = 0, j, sig = 0;
+
+		if (rnd(&s) % 4 == 0 && ni <= 4)	/* "alt" is in [-12000, 1e6] */
+			num[o++] = '-';
+		if (ni == 0)
+			num[o++] = '0';
+		for (j = 0; j < ni; j++, sig++)
+			num[o++] = (char)((j == 0 ? '1' + rnd(&s) % 9 : '0' + rnd(&s) % 10));
+		if (nf > 0) {
+			num[o++] = '.';
+			for (j = 0; j < nf && sig < 19; j++) {
+				/* runs of 0 and 9 reach the rounding edge cases */
+				uint64_t r = rnd(&s) % 14;
+				num[o++] = (char)(r >= 12 ? '9' : r >= 10 ? '0' : '0' + r);
+				if (sig > 0 || num[o - 1] != '0')
+					sig++;
+			}
+			if (num[o - 1] == '.')
+				num[o++] = '5';
+		}
+		num[o] = '\0';
+		snprintf(buf, sizeof(buf), "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,"
+		    "\"fix\":{\"lat\":1,\"lon\":2,\"mode\":3,\"alt\":%s}}", num);
+		if (!proto_decode_pos_fast(buf, strlen(buf), &p))
+			fail_msg("the fast path declined the number %s", num);
+		if (memcmp(&p.fix.alt_m, &(double){ strtod(num, NULL) }, sizeof(double)) != 0)
+			fail_msg("%s: fast %.17g, strtod %.17g", num, p.fix.alt_m,
+			    strtod(num, NULL));
+		took += fast_same(buf, strlen(buf));
+	}
+	assert_int_equal(took, n);
+	/* the hard ones: ties of the 54th bit, 17 and 19 digits, the extremes */
+	static const char *hard[] = { "90071992547409.93", "0.9007199254740993",
+	    "40.842316666666667", "111.74971666666666", "0.30000000000000004",
+	    "999999.9999999999999", "1.000000000000000111", "0.1000000000000000055",
+	    "-11999.99999999999999", "0.000000000000000001", "-0", "0.0",
+	    /* exact ties between two doubles: to even, down and up */
+	    "9007199254740993.0", "9007199254740995.0", "4503599627370496.25",
+	    "4503599627370497.75",
+	    /* just above a tie, by the last bit of 55 */
+	    "9007199254740993.5", "4503599627370496.75" };
+	for (i = 0; i < (int)(sizeof(hard) / sizeof(hard[0])); i++) {
+		snprintf(buf, sizeof(buf), "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,"
+		    "\"fix\":{\"lat\":1,\"lon\":2,\"mode\":3,\"alt\":%s}}", hard[i]);
+		double v;
+
+		/* pj_read_dec, the fast path's number reader, takes them all */
+		assert_int_equal(pj_read_dec(hard[i], strlen(hard[i]), &v), strlen(hard[i]));
+		assert_memory_equal(&v, &(double){ strtod(hard[i], NULL) }, sizeof(double));
+		if (proto_decode_pos_fast(buf, strlen(buf), &p))
+			assert_memory_equal(&p.fix.alt_m, &v, sizeof(double));
+		fast_same(buf, strlen(buf));
+	}
+}
+
+/*
+ * Whole messages: random positions as the unit writes them (every optional
+ * member present or not, fixes as gpsd computes them, with and without the
+ * MAC or signature tag) are all taken, identically; then every truncation
+ * and random byte changes of them never make the two disagree.
+ */
+static void
+test_pos_fast_messages(void **state)
+{
+	static char buf[BUFSZ], mut[BUFSZ];
+	uint64_t s = 42;
+	struct proto_pos p;
+	size_t len, k;
+	int i, j, took = 0, mtook = 0;
+
+	(void)state;
+	for (i = 0; i < 3000; i++) {
+		memset(&p, 0, sizeof(p));
+		snprintf(p.dev, sizeof(p.dev), "%s%d", i % 3 ? "dev-" : "U_", (int)(rnd(&s) % 5000));
+		p.at_ms = 1764050100000 + (int64_t)(rnd(&s) % 100000000);
+		if (rnd(&s) % 2)
+			snprintf(p.order_id, sizeof(p.order_id), "LC-20261125-%04d.%d:x",
+			    (int)(rnd(&s) % 10000), i);
+		p.fix.t_ms = rnd(&s) % 3 ? p.at_ms - 1000 : 0;
+		/* NMEA ddmm.mmmmm / 60, as gpsd turns it into degrees */
+		p.fix.lat = (rnd(&s) % 2 ? 1 : -1) * (double)(rnd(&s) % 90) +
+		    (double)(rnd(&s) % 6000000) / 100000.0 / 60.0;
+		p.fix.lon = (rnd(&s) % 2 ? 1 : -1) * (double)(rnd(&s) % 180) +
+		    (double)(rnd(&s) % 6000000) / 100000.0 / 60.0;
+		p.fix.mode = 2 + (int)(rnd(&s) % 2);
+		p.fix.eph_m = rnd(&s) % 2 ? (double)(rnd(&s) % 100000) / 1000.0 : NAN;
+		p.fix.speed_mps = rnd(&s) % 2 ? (double)(rnd(&s) % 100000) / 1944.0 : NAN;
+		p.fix.track_deg = rnd(&s) % 2 ? (double)(rnd(&s) % 3600) / 10.0 : NAN;
+		p.fix.alt_m = rnd(&s) % 2 ? (double)(rnd(&s) % 200000) / 3.0 - 1000.0 : NAN;
+		assert_int_equal(proto_encode_pos(&p, buf, sizeof(buf), &len), PROTO_OK);
+		if (i % 3 == 1) {
+			unsigned char tag[PROTO_MAC_LEN];
+			char joined[BUFSZ];
+			size_t jl;
+
+			memset(tag, i & 0xff, sizeof(tag));
+			assert_int_equal(proto_auth_join(buf, len, PROTO_AUTH_MAC, tag, sizeof(tag),
+			    joined, sizeof(joined), &jl), PROTO_OK);
+			memcpy(buf, joined, jl + 1);
+			len = jl;
+		}
+		if (!fast_same(buf, len))
+			fail_msg("the fast path declined the unit's own text %s", buf);
+		took++;
+		/* every truncation: never taken (the closing brace is the last byte) */
+		for (k = 0; k < len; k++)
+			assert_false(fast_same(buf, k));
+		/* random byte changes: taken or not, never a different answer */
+		for (j = 0; j < 20; j++) {
+			memcpy(mut, buf, len);
+			for (int c = 0; c < 1 + (int)(rnd(&s) % 3); c++)
+				mut[rnd(&s) % len] = "0123456789.-eE\" ,:{}ab"[rnd(&s) % 22];
+			mtook += fast_same(mut, len);
+		}
+	}
+	assert_int_equal(took, 3000);
+	assert_true(mtook > 0);	/* some changes (a digit for a digit) stay canonical */
+	print_message("fast path: 3000 unit texts taken; %d of 60000 changed texts taken, "
+	    "all as cJSON reads them\n", mtook);
+}
+
+/* What the fast path declines still decodes, or fails naming its field, as before. */
+static void
+test_pos_fast_declines(void **state)
+{
+	static const struct {
+		const char *json;
+		enum proto_err rc;	/* of proto_decode_pos */
+		const char *field;
+	} c[] = {
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,\"fix\":{\"lat\":1e1,\"lon\":2,"
+		  "\"mode\":3}}", PROTO_OK, NULL },
+		{ "{\"v\":1, \"type\":\"pos\",\"dev\":\"d1\",\"at\":1,\"fix\":{\"lat\":1,\"lon\":2,"
+		  "\"mode\":3}}", PROTO_OK, NULL },
+		{ "{\"type\":\"pos\",\"v\":1,\"dev\":\"d1\",\"at\":1,\"fix\":{\"lat\":1,\"lon\":2,"
+		  "\"mode\":3}}", PROTO_OK, NULL },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,\"fix\":{\"lat\":1,\"lon\":2,"
+		  "\"mode\":3},\"x\":[1]}", PROTO_OK, NULL },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,\"fix\":{\"lat\":"
+		  "1.00000000000000000001,\"lon\":2,\"mode\":3}}", PROTO_OK, NULL },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d\\u0031\",\"at\":1,\"fix\":{\"lat\":1,"
+		  "\"lon\":2,\"mode\":3}}", PROTO_OK, NULL },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,\"fix\":{\"lat\":90.0000001,"
+		  "\"lon\":2,\"mode\":3}}", PROTO_E_RANGE, "fix.lat" },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,\"fix\":{\"lat\":1,\"lon\":2,"
+		  "\"mode\":3,\"speed\":1000}}", PROTO_E_RANGE, "fix.speed" },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,\"fix\":{\"lat\":1,\"lon\":2,"
+		  "\"mode\":4}}", PROTO_E_RANGE, "fix.mode" },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":0,\"fix\":{\"lat\":1,\"lon\":2,"
+		  "\"mode\":3}}", PROTO_E_RANGE, "at" },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1.5,\"fix\":{\"lat\":1,\"lon\":2,"
+		  "\"mode\":3}}", PROTO_E_WRONGTYPE, "at" },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,\"order_id\":\"\",\"fix\":{"
+		  "\"lat\":1,\"lon\":2,\"mode\":3}}", PROTO_E_RANGE, "order_id" },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d.1\",\"at\":1,\"fix\":{\"lat\":1,\"lon\":2,"
+		  "\"mode\":3}}", PROTO_E_RANGE, "dev" },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,\"fix\":{\"lat\":01,\"lon\":2,"
+		  "\"mode\":3}}", PROTO_E_JSON, "" },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,\"fix\":{\"lat\":1,\"lon\":2,"
+		  "\"mode\":3}} ", PROTO_OK, NULL },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,\"fix\":{\"lat\":1,\"lon\":2,"
+		  "\"mode\":3},\"mac\":\"\"}", PROTO_OK, NULL },
+		{ "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\",\"at\":1,\"fix\":{\"lat\":1,\"lon\":2,"
+		  "\"mode\":3}}x", PROTO_E_JSON, "" },
+	};
+	struct proto_pos p;
+	struct proto_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		size_t len = strlen(c[i].json);
+
+		if (proto_decode_pos_fast(c[i].json, len, &p))
+			fail_msg("case %zu taken by the fast path: %s", i, c[i].json);
+		if (proto_decode_pos(c[i].json, len, &p, &err) != c[i].rc)
+			fail_msg("case %zu: rc %d, want %d (%s)", i, err.code, c[i].rc, err.msg);
+		if (c[i].field != NULL)
+			assert_string_equal(err.field, c[i].field);
+	}
+	/* and the canonical form of the first is taken */
+	{
+		static const char canon[] = "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\","
+		    "\"at\":1,\"fix\":{\"lat\":10,\"lon\":2,\"mode\":3}}";
+
+		assert_true(proto_decode_pos_fast(canon, sizeof(canon) - 1, &p));
+	}
+	assert_true(p.fix.lat == 10.0 && p.fix.lon == 2.0 && p.fix.mode == 3 && p.at_ms == 1 &&
+	    isnan(p.fix.eph_m) && p.fix.t_ms == 0 && strcmp(p.dev, "d1") == 0);
+}
+
 int
 main(void)
 {
@@ -1459,6 +1696,9 @@ main(void)
 		cmocka_unit_test(test_roundtrip_events),
 		cmocka_unit_test(test_roundtrip_event_variants),
 		cmocka_unit_test(test_roundtrip_pos_presence),
+		cmocka_unit_test(test_pos_fast_numbers),
+		cmocka_unit_test(test_pos_fast_messages),
+		cmocka_unit_test(test_pos_fast_declines),
 		cmocka_unit_test(test_unknown_fields_ignored),
 		cmocka_unit_test(test_encode_refuses),
 		cmocka_unit_test(test_encode_small_buffer),
