@@ -42,4 +42,29 @@ const char *db_col_text(sqlite3_stmt *, int col, char *buf, size_t cap);
 
 #define DB_BUSY_TIMEOUT_MS	5000
 
+/*
+ * Checkpoints on a thread of their own (db.c): db_ckpt_start(db) makes db's
+ * commits wake a thread that copies the WAL into the database file with its
+ * own connection (PASSIVE: it never blocks db) every DB_CKPT_PAGES new
+ * pages, so db's thread does not wait for a checkpoint's fsyncs; db runs one
+ * itself, short as the thread copied most, only when the log reaches
+ * DB_CKPT_BACKSTOP pages without having started over. NULL when db is not a WAL file or the thread cannot start: then
+ * SQLite checkpoints in db's commits as usual. db_ckpt_stop (NULL: nothing)
+ * joins the thread and gives checkpoints back to SQLite; call it before
+ * closing db. The figures are for metrics and tests.
+ */
+#define DB_CKPT_PAGES		1000	/* SQLite's own auto-checkpoint size */
+#define DB_CKPT_BACKSTOP	10000	/* ~40 MB of log: the writer copies the rest */
+struct db_ckpt;
+struct db_ckpt_stats {
+	int64_t	kicks;		/* commits that woke the thread */
+	int64_t	runs;		/* checkpoints it ran */
+	int64_t	backstops;	/* checkpoints the writer ran itself */
+	int	log_pages;	/* of the last checkpoint: frames in the log */
+	int	backfilled;	/* ... and copied into the database */
+};
+struct db_ckpt *db_ckpt_start(sqlite3 *db);
+void	db_ckpt_stop(struct db_ckpt *);
+void	db_ckpt_stats(struct db_ckpt *, struct db_ckpt_stats *out);
+
 #endif

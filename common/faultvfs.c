@@ -5,8 +5,8 @@
  * the default one ("unix") and forwards every call, except that xWrite and
  * xTruncate can fail. The variable is a comma-separated list:
  *
- *   write=N      the N-th write (xWrite/xTruncate, any file of the process)
- *                counted while armed fails, once
+ *   write=N      the N-th write (xWrite/xTruncate, any file and thread of the
+ *                process) counted while armed fails, once
  *   sticky       with write=N: that write and every later one fail while armed
  *   err=full     the failure is SQLITE_FULL (default); err=ioerr gives
  *                SQLITE_IOERR_WRITE
@@ -60,15 +60,18 @@ exists(const char *p)
 static int
 fault(const char *op)
 {
+	long n;
+
 	if (exists(fv.full)) {
 		log_warnx("faultvfs: %s fails (injected SQLITE_FULL: %s exists)", op, fv.full);
 		return SQLITE_FULL;
 	}
 	if (fv.write_n <= 0 || (fv.arm[0] != '\0' && !exists(fv.arm)))
 		return 0;
-	fv.count++;
-	if (fv.count == fv.write_n || (fv.sticky && fv.count > fv.write_n)) {
-		log_warnx("faultvfs: write %ld fails (injected %s, %s)", fv.count,
+	/* the gateway's checkpointer thread writes too (common/db.c) */
+	n = __atomic_add_fetch(&fv.count, 1, __ATOMIC_SEQ_CST);
+	if (n == fv.write_n || (fv.sticky && n > fv.write_n)) {
+		log_warnx("faultvfs: write %ld fails (injected %s, %s)", n,
 		    fv.err == SQLITE_FULL ? "SQLITE_FULL" : "SQLITE_IOERR_WRITE", op);
 		return fv.err;
 	}

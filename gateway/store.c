@@ -220,6 +220,7 @@ enum tx_id {
 
 struct store {
 	sqlite3	       *db;
+	struct db_ckpt *ckpt;	/* checkpoints off the loop (NULL: SQLite's own) */
 	sqlite3_stmt   *st[S_N];
 	sqlite3_stmt   *sec[SEC_N];
 	sqlite3_stmt   *web[W_N];
@@ -655,6 +656,9 @@ store_open(const char *path)
 		store_close(s);
 		return NULL;
 	}
+	/* checkpoints off the loop's thread (common/db.c; README "Position
+	 * ingest"): without it, SQLite's fsyncs stalled the loop */
+	s->ckpt = db_ckpt_start(s->db);
 	return s;
 }
 
@@ -663,6 +667,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	db_ckpt_stop(s->ckpt);
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(s->st[i]);
 	for (int i = 0; i < SEC_N; i++)
