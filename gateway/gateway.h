@@ -609,6 +609,9 @@ int		store_outbox_pending(struct store *, const char *dev, int64_t before_ms,
 int		store_outbox_count_order(struct store *, const char *order_id);
 
 int		store_position_add(struct store *, const struct position *);
+/* n positions in as few statements as possible (STORE_POS_ROWS rows each). */
+#define STORE_POS_ROWS	32
+int		store_positions_add(struct store *, const struct position *const *p, int n);
 
 /* Orders created in [from_ms, to_ms), by creation time (statistics). */
 int		store_order_created(struct store *, int64_t from_ms, int64_t to_ms,

@@ -542,14 +542,15 @@ flush_acks(struct gw_mqtt *m)
 /*
  * Write the buffered positions: per device, one update of its row with its
  * newest position (which also says whether the device is registered), then
- * one INSERT per position of a registered device. A light transaction, or
- * part of the pass's group when there is one.
+ * the positions of registered devices, STORE_POS_ROWS to an INSERT. A light
+ * transaction, or part of the pass's group when there is one.
  */
 static void
 flush_positions(struct gw_mqtt *m)
 {
 	struct store *st = m->gw->store;
-	int rc;
+	const struct position *rows[POS_BATCH_MAX];
+	int rc, nrows;
 
 	loop_timer_stop(m->gw->loop, &m->pos_timer);
 	if (m->npos == 0)
@@ -557,6 +558,7 @@ flush_positions(struct gw_mqtt *m)
 	if (store_begin_light(st) == -1)
 		goto drop;
 	memset(m->pos_done, 0, (size_t)m->npos);
+	nrows = 0;
 	for (int i = 0; i < m->npos; i++) {
 		struct position *p = &m->pos[i], *newest = p;
 		int n = 0;
@@ -576,13 +578,13 @@ flush_positions(struct gw_mqtt *m)
 				continue;
 			m->pos_done[j] = 1;
 			n++;
-			if (rc == 1 && store_position_add(st, &m->pos[j]) == -1)
-				goto fail;
+			if (rc == 1)
+				rows[nrows++] = &m->pos[j];
 		}
 		if (rc == 0)
 			log_security("device %s: not registered: %d positions dropped", p->dev, n);
 	}
-	if (store_commit(st) == -1)
+	if (store_positions_add(st, rows, nrows) == -1 || store_commit(st) == -1)
 		goto fail;
 	m->npos = 0;
 	return;

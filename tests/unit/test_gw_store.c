@@ -26,6 +26,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1084,6 +1085,60 @@ test_light_transactions(void **state)
 	loop_free(l);
 }
 
+/* store_positions_add: full statements of STORE_POS_ROWS rows and single rows
+ * for the rest, every column as given (NULL for unknowns), in order. */
+static void
+test_positions_batch(void **state)
+{
+	struct fixture *f = *state;
+	static struct position p[2 * STORE_POS_ROWS + 7];
+	const struct position *ptr[2 * STORE_POS_ROWS + 7];
+	int n = 2 * STORE_POS_ROWS + 7, i = 0;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	for (i = 0; i < n; i++) {
+		snprintf(p[i].dev, sizeof(p[i].dev), "dev-%02d", i % 5);
+		p[i].at_ms = T0 + i;
+		p[i].rx_ms = T0 + 1000 + i;
+		p[i].lat = 40.0 + i / 1000.0;
+		p[i].lon = 111.0 + i / 3.0;
+		p[i].eph_m = i % 3 ? 4.5 + i : NAN;
+		p[i].speed_mps = i % 4 ? 0.25 * i : NAN;
+		if (i % 2)
+			snprintf(p[i].order_id, sizeof(p[i].order_id), "LC-20261205-%04d", i);
+		ptr[i] = &p[i];
+	}
+	assert_int_equal(store_positions_add(f->gw.store, ptr, 0), 0);
+	assert_int_equal(store_positions_add(f->gw.store, ptr, n), 0);
+	assert_int_equal(committed(f, "positions"), n);
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT dev, at_ms, rx_ms, lat, lon, eph, speed,"
+	    " order_id FROM positions ORDER BY rowid", -1, &st, NULL), SQLITE_OK);
+	for (i = 0; sqlite3_step(st) == SQLITE_ROW; i++) {
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), p[i].dev);
+		assert_int_equal(sqlite3_column_int64(st, 1), p[i].at_ms);
+		assert_int_equal(sqlite3_column_int64(st, 2), p[i].rx_ms);
+		assert_true(sqlite3_column_double(st, 3) == p[i].lat);
+		assert_true(sqlite3_column_double(st, 4) == p[i].lon);
+		if (isnan(p[i].eph_m))
+			assert_int_equal(sqlite3_column_type(st, 5), SQLITE_NULL);
+		else
+			assert_true(sqlite3_column_double(st, 5) == p[i].eph_m);
+		if (isnan(p[i].speed_mps))
+			assert_int_equal(sqlite3_column_type(st, 6), SQLITE_NULL);
+		else
+			assert_true(sqlite3_column_double(st, 6) == p[i].speed_mps);
+		if (p[i].order_id[0])
+			assert_string_equal((const char *)sqlite3_column_text(st, 7), p[i].order_id);
+		else
+			assert_int_equal(sqlite3_column_type(st, 7), SQLITE_NULL);
+	}
+	assert_int_equal(i, n);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -1091,6 +1146,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrations_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_id_counter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_positions_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profile_copied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_outbox_delivered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
