@@ -48,10 +48,11 @@ const char *db_col_text(sqlite3_stmt *, int col, char *buf, size_t cap);
  * own connection (PASSIVE: it never blocks db) every DB_CKPT_PAGES new
  * pages, so db's thread does not wait for a checkpoint's fsyncs; db runs one
  * itself, short as the thread copied most, only when the log reaches
- * DB_CKPT_BACKSTOP pages without having started over. NULL when db is not a WAL file or the thread cannot start: then
- * SQLite checkpoints in db's commits as usual. db_ckpt_stop (NULL: nothing)
- * joins the thread and gives checkpoints back to SQLite; call it before
- * closing db. The figures are for metrics and tests.
+ * DB_CKPT_BACKSTOP pages without having started over. NULL when db is not a
+ * WAL file or the thread cannot start: then SQLite checkpoints in db's
+ * commits as usual. db_ckpt_stop (NULL: nothing) joins the thread and gives
+ * checkpoints back to SQLite; call it before closing db. db_ckpt_stats: the
+ * thread's figures so far (the unit test reads them).
  */
 #define DB_CKPT_PAGES		1000	/* SQLite's own auto-checkpoint size */
 #define DB_CKPT_BACKSTOP	10000	/* ~40 MB of log: the writer copies the rest */

@@ -1613,15 +1613,12 @@ store_positions_add(struct store *s, const struct position *const *p, int n)
 	int i = 0;
 
 	for (; n - i >= STORE_POS_ROWS; i += STORE_POS_ROWS) {
-		sqlite3_stmt *st = s->pos_rows;
-
 		int rc;
 
-		sqlite3_reset(st);
 		for (int r = 0; r < STORE_POS_ROWS; r++)
-			bind_position(st, r * 8, p[i + r], SQLITE_STATIC);
-		rc = step_done(s, st, "positions add");	/* resets st */
-		sqlite3_clear_bindings(st);	/* no pointer into p[] is kept */
+			bind_position(s->pos_rows, r * 8, p[i + r], SQLITE_STATIC);
+		rc = step_done(s, s->pos_rows, "positions add");	/* resets it */
+		sqlite3_clear_bindings(s->pos_rows);	/* no pointer into p[] is kept */
 		if (rc == -1)
 			return -1;
 	}

@@ -577,109 +577,14 @@ proto_decode_event(const void *payload, size_t len, struct proto_event *out,
  * general decoder would (the unit tests and fuzz_proto_pos hold them to it).
  */
 
-/* The correctly rounded double of m / 10^k (m != 0), as strtod gives it;
- * 0 when not sure (then the caller declines). */
-static int
-fp_ratio(uint64_t m, int k, double *out)
-{
-	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-	    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
-
-	if (m <= (uint64_t)PJ_INT_LIMIT && k <= 22) {
-		/* both exact doubles: one IEEE division rounds correctly (Clinger) */
-		*out = (double)m / p10[k];
-		return 1;
-	}
-#ifdef __SIZEOF_INT128__
-	if (k >= 1) {
-		/*
-		 * m has more digits than a double holds (a GPS position divided
-		 * by 60 prints 17): exact integer division instead. q = floor(m *
-		 * 2^s / 10^k) with s chosen so q has 54 or 55 bits, brought to 54
-		 * (53 bits of mantissa and the rounding bit) keeping what falls
-		 * off as "sticky", then rounded to nearest, ties to even. 10^22 <
-		 * 2^74, so m << s has at most 54 + 74 = 128 bits.
-		 */
-		__extension__ typedef unsigned __int128 u128;
-		u128 d = 1, n;
-		uint64_t q, r;
-		int s, bm = 64 - __builtin_clzll(m), bd = 0;
-
-		for (int i = 0; i < k; i++)
-			d *= 10;
-		for (n = d; n != 0; n >>= 1)
-			bd++;
-		if ((s = 54 - bm + bd) < 0)
-			return 0;
-		n = (u128)m << s;
-		q = (uint64_t)(n / d);
-		r = n % d != 0;
-		if (q >= (1ULL << 54)) {
-			r |= q & 1;
-			q >>= 1;
-			s--;
-		}
-		/* q in [2^53, 2^54): mantissa q >> 1, rounding bit q & 1 */
-		if ((q & 1) && (r != 0 || (q & 2)))
-			q += 2;
-		*out = ldexp((double)(q >> 1), 1 - s);
-		return 1;
-	}
-#endif
-	return 0;
-}
-
-/* A JSON number without exponent at *pp: -?(0|[1-9][0-9]*)(.[0-9]+)? with at
- * most 19 significant digits and 22 decimals. 1 and *pp past it, or 0. */
+/* A number X at *pp, read exactly (pj_read_dec). */
 static int
 fp_num(const char **pp, const char *end, double *out)
 {
-	const char	*p = *pp;
-	uint64_t	 m = 0;
-	int		 neg = 0, nd = 0, k = 0;
+	size_t n = pj_read_dec(*pp, (size_t)(end - *pp), out);
 
-	if (p < end && *p == '-') {
-		neg = 1;
-		p++;
-	}
-	if (p >= end || *p < '0' || *p > '9')
-		return 0;
-	if (*p == '0')
-		p++;
-	else
-		for (; p < end && *p >= '0' && *p <= '9'; p++) {
-			if (++nd > 19)
-				return 0;
-			m = m * 10 + (uint64_t)(*p - '0');
-		}
-	if (p < end && *p == '.') {
-		p++;
-		if (p >= end || *p < '0' || *p > '9')
-			return 0;
-		for (; p < end && *p >= '0' && *p <= '9'; p++) {
-			if (++k > 22 || (m != 0 || *p != '0' ? ++nd : 0) > 19)
-				return 0;
-			m = m * 10 + (uint64_t)(*p - '0');
-		}
-	}
-	if (p < end && (*p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9')))
-		return 0;
-	if (m == 0)
-		*out = 0.0;
-	else if (!fp_ratio(m, k, out))
-		return 0;
-	if (neg)
-		*out = -*out;
-	*pp = p;
-	return 1;
-}
-
-size_t
-pj_read_dec(const char *s, size_t len, double *out)
-{
-	const char *p = s;
-
-	return fp_num(&p, s + len, out) ? (size_t)(p - s) : 0;
+	*pp += n;
+	return n != 0;
 }
 
 /* An integer in [1, 2^53] at *pp: [1-9][0-9]*, not followed by a fraction or
@@ -716,25 +621,22 @@ fp_lit(const char **pp, const char *end, const char *lit, size_t n)
 }
 #define FP_LIT(pp, end, s)	fp_lit((pp), (end), (s), sizeof(s) - 1)
 
-/* The rest of a string whose opening quote is behind *pp, made of the id
- * alphabets (letters, digits, '_', '-', '.', ':'), into out (cap bytes). */
+/* The rest of a string whose opening quote is behind *pp, up to its closing
+ * quote, into out (cap bytes); the caller checks it against its id alphabet
+ * (proto_valid_dev, proto_valid_id), which has no quote, backslash or control
+ * byte, so a string that passes needed no unescaping. */
 static int
 fp_idstr(const char **pp, const char *end, char *out, size_t cap)
 {
-	const char	*p = *pp;
-	size_t		 n = 0;
+	const char	*q = memchr(*pp, '"', (size_t)(end - *pp));
+	size_t		 n;
 
-	for (; p < end && *p != '"'; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.' ||
-		    *p == ':') || n + 1 >= cap)
-			return 0;
-		out[n++] = *p;
-	}
-	if (p >= end)
+	/* a NUL inside would hide the rest from the caller's check */
+	if (q == NULL || (n = (size_t)(q - *pp)) >= cap || memchr(*pp, '\0', n) != NULL)
 		return 0;
+	memcpy(out, *pp, n);
 	out[n] = '\0';
-	*pp = p + 1;
+	*pp = q + 1;
 	return 1;
 }
 

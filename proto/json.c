@@ -16,6 +16,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,104 @@ pj_scan_number(const unsigned char *s, size_t len, size_t *i)
 		return -1;
 	*i = p;
 	return 0;
+}
+
+/* ---- exact reading of plain decimals (the position fast path, codec.c) ---- */
+
+/* The correctly rounded double of m / 10^k (m != 0), as strtod gives it;
+ * 0 when not sure (then the caller declines). */
+static int
+dec_ratio(uint64_t m, int k, double *out)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+
+	if (m <= (uint64_t)PJ_INT_LIMIT && k <= 22) {
+		/* both exact doubles: one IEEE division rounds correctly (Clinger) */
+		*out = (double)m / p10[k];
+		return 1;
+	}
+#ifdef __SIZEOF_INT128__
+	if (k >= 1) {
+		/*
+		 * m has more digits than a double holds (a GPS position divided
+		 * by 60 prints 17): exact integer division instead. q = floor(m *
+		 * 2^s / 10^k) with s chosen so q has 54 or 55 bits, brought to 54
+		 * (53 bits of mantissa and the rounding bit) keeping what falls
+		 * off as "sticky", then rounded to nearest, ties to even. 10^22 <
+		 * 2^74, so m << s has at most 54 + 74 = 128 bits.
+		 */
+		__extension__ typedef unsigned __int128 u128;
+		u128 d = 1, n;
+		uint64_t q, r;
+		int s, bm = 64 - __builtin_clzll(m), bd = 0;
+
+		for (int i = 0; i < k; i++)
+			d *= 10;
+		for (n = d; n != 0; n >>= 1)
+			bd++;
+		if ((s = 54 - bm + bd) < 0)
+			return 0;
+		n = (u128)m << s;
+		q = (uint64_t)(n / d);
+		r = n % d != 0;
+		if (q >= (1ULL << 54)) {
+			r |= q & 1;
+			q >>= 1;
+			s--;
+		}
+		/* q in [2^53, 2^54): mantissa q >> 1, rounding bit q & 1 */
+		if ((q & 1) && (r != 0 || (q & 2)))
+			q += 2;
+		*out = ldexp((double)(q >> 1), 1 - s);
+		return 1;
+	}
+#endif
+	return 0;
+}
+
+/* pj_read_dec (proto.h): -?(0|[1-9][0-9]*)(.[0-9]+)? with at most 19
+ * significant digits and 22 decimals, not followed by an exponent or a digit. */
+size_t
+pj_read_dec(const char *s, size_t len, double *out)
+{
+	const char	*p = s, *end = s + len;
+	uint64_t	 m = 0;
+	int		 neg = 0, nd = 0, k = 0;
+
+	if (p < end && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (p >= end || !pj_isdigit((unsigned char)*p))
+		return 0;
+	if (*p == '0')
+		p++;
+	else
+		for (; p < end && pj_isdigit((unsigned char)*p); p++) {
+			if (++nd > 19)
+				return 0;
+			m = m * 10 + (uint64_t)(*p - '0');
+		}
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || !pj_isdigit((unsigned char)*p))
+			return 0;
+		for (; p < end && pj_isdigit((unsigned char)*p); p++) {
+			if (++k > 22 || (m != 0 || *p != '0' ? ++nd : 0) > 19)
+				return 0;
+			m = m * 10 + (uint64_t)(*p - '0');
+		}
+	}
+	if (p < end && (*p == 'e' || *p == 'E' || pj_isdigit((unsigned char)*p)))
+		return 0;
+	if (m == 0)
+		*out = 0.0;
+	else if (!dec_ratio(m, k, out))
+		return 0;
+	if (neg)
+		*out = -*out;
+	return (size_t)(p - s);
 }
 
 /*

@@ -317,18 +317,19 @@ enum proto_err pj_obj(const struct cJSON *obj, const char *path, const char *key
  * null). pj_fmt_num: that number text of a finite v into buf (PJ_NUM_MAX
  * bytes), NUL-terminated; returns its length.
  */
-/*
- * pj_read_dec: the JSON number at s (len bytes) as strtod reads it, when it is
- * written without exponent with at most 19 significant digits and 22 decimals
- * (what pj_fmt_num writes for any value the protocol carries); returns the
- * bytes it took, or 0 for any other text (then use a general parser). No
- * locale, no allocation (codec.c's position fast path).
- */
-size_t	 pj_read_dec(const char *s, size_t len, double *out);
 #define PJ_NUM_MAX		32
 #define PJ_PRINT_DEPTH_MAX	256
 char	*pj_print(const struct cJSON *item);
 size_t	 pj_fmt_num(char *buf, double v);
+/*
+ * pj_read_dec (json.c): the JSON number at s (len bytes) as strtod reads it,
+ * bit for bit, when it is written without exponent with at most 19
+ * significant digits and 22 decimals (what pj_fmt_num writes for every value
+ * of magnitude from 1e-4 to 2^53); returns the bytes it took, or 0 for any other
+ * text (then use a general parser). No locale, no allocation (codec.c's
+ * position fast path).
+ */
+size_t	 pj_read_dec(const char *s, size_t len, double *out);
 
 void	pj_seterr(struct proto_error *err, enum proto_err code, const char *path,
 	    const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -1676,6 +1676,14 @@ test_pos_fast_declines(void **state)
 		if (c[i].field != NULL)
 			assert_string_equal(err.field, c[i].field);
 	}
+	/* a NUL inside an id (the fuzzer's find): "de" would pass the id check */
+	{
+		static const char nul[] = "{\"v\":1,\"type\":\"pos\",\"dev\":\"de\0\0x1\","
+		    "\"at\":1,\"fix\":{\"lat\":1,\"lon\":2,\"mode\":3}}";
+
+		assert_false(proto_decode_pos_fast(nul, sizeof(nul) - 1, &p));
+		assert_int_equal(proto_decode_pos(nul, sizeof(nul) - 1, &p, &err), PROTO_E_JSON);
+	}
 	/* and the canonical form of the first is taken */
 	{
 		static const char canon[] = "{\"v\":1,\"type\":\"pos\",\"dev\":\"d1\","
