@@ -45,14 +45,13 @@ setup(void **state)
 static int
 teardown(void **state)
 {
+	static const char *const sfx[] = { "", "-wal", "-shm" };
 	char p[128];
 
 	(void)state;
-	for (const char *sfx = ""; ; sfx = sfx[0] == '\0' ? "-wal" : "-shm") {
-		snprintf(p, sizeof(p), "%s%s", path, sfx);
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
 		unlink(p);
-		if (strcmp(sfx, "-shm") == 0)
-			break;
 	}
 	rmdir(dir);
 	return 0;
